@@ -1,0 +1,246 @@
+//! Configuration from `LOKET_*` environment variables.
+//!
+//! Every variable has a sane default; a bad value fails start-up with one line naming the
+//! variable. Unknown `LOKET_*` variables are warned about, not fatal.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use loket_common::crypto::SecretKey;
+use loket_storage::BackendKind;
+
+/// Every variable this version understands, with its meaning (printed by `loket --help`).
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("LOKET_DATABASE_URL", "sqlite://loket.db (default; sqlite:///abs/path.db for absolute paths) or postgres://user:pass@host/db"),
+    ("LOKET_DATABASE_POOL_SIZE", "maximum database connections (default 8)"),
+    ("LOKET_ADDR", "address to listen on (default 127.0.0.1:8080)"),
+    ("LOKET_PUBLIC_URL", "absolute URL clients reach the server at, behind a proxy (default http://<LOKET_ADDR>)"),
+    ("LOKET_MAX_BODY_BYTES", "largest accepted request body (default 1048576)"),
+    ("LOKET_WORKERS", "HTTP worker threads (default: number of CPUs)"),
+    ("LOKET_SECRET_KEY", "base64 of 32 bytes; encrypts secrets at rest. Generated beside a SQLite database when unset; required with PostgreSQL"),
+    ("LOKET_LOG", "log filter, tracing syntax (default info)"),
+    ("LOKET_LOG_FORMAT", "pretty (default) or json"),
+    ("LOKET_ACCESS_TOKEN_TTL", "access-token lifetime in seconds (default 3600)"),
+    ("LOKET_REFRESH_TOKEN_TTL", "refresh-token lifetime in seconds (default 2592000, 30 days)"),
+    ("LOKET_LOGIN_MAX_FAILURES", "failed logins before an API account is locked (default 5)"),
+    ("LOKET_LOGIN_LOCKOUT", "lockout duration in seconds (default 900)"),
+];
+
+/// The parsed configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Database location.
+    pub database: BackendKind,
+    /// Pool size.
+    pub pool_size: u32,
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Public base URL without trailing slash; `None` means derive from the bound address.
+    pub public_url: Option<String>,
+    /// Body size limit in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP workers.
+    pub workers: Option<usize>,
+    /// The server secret key, if given.
+    pub secret_key: Option<SecretKey>,
+    /// Log filter.
+    pub log_filter: String,
+    /// JSON logs.
+    pub log_json: bool,
+    /// Access-token lifetime (s).
+    pub access_token_ttl: i64,
+    /// Refresh-token lifetime (s).
+    pub refresh_token_ttl: i64,
+    /// Failed logins before lockout.
+    pub login_max_failures: i32,
+    /// Lockout duration (s).
+    pub login_lockout: i64,
+}
+
+/// A configuration error: one line naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+struct Vars(BTreeMap<String, String>);
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T, what: &str) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| ConfigError(format!("{name}: `{v}` is not {what}"))),
+        }
+    }
+
+    fn positive(&self, name: &str, default: i64) -> Result<i64, ConfigError> {
+        let v: i64 = self.parse(name, default, "a whole number")?;
+        if v <= 0 {
+            return Err(ConfigError(format!("{name}: must be greater than 0")));
+        }
+        Ok(v)
+    }
+}
+
+impl Settings {
+    /// Reads the process environment. Returns the settings and warnings to log.
+    pub fn from_env() -> Result<(Settings, Vec<String>), ConfigError> {
+        Settings::from_vars(std::env::vars())
+    }
+
+    /// Parses the given variables (tests pass their own).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<(Settings, Vec<String>), ConfigError> {
+        let vars = Vars(vars.into_iter().filter(|(k, _)| k.starts_with("LOKET_")).collect());
+        let warnings = vars
+            .0
+            .keys()
+            .filter(|k| !k.starts_with("LOKET_TEST_") && !VARIABLES.iter().any(|(n, _)| n == k))
+            .map(|k| format!("unknown configuration variable {k} is ignored"))
+            .collect();
+        let database = BackendKind::parse(vars.get("LOKET_DATABASE_URL").unwrap_or("sqlite://loket.db"))
+            .map_err(|e| ConfigError(format!("LOKET_DATABASE_URL: {e}")))?;
+        let addr = vars.parse("LOKET_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)), "a host:port address such as 127.0.0.1:8080")?;
+        let public_url = match vars.get("LOKET_PUBLIC_URL") {
+            None => None,
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u.trim_end_matches('/').to_owned()),
+            Some(u) => return Err(ConfigError(format!("LOKET_PUBLIC_URL: `{u}` must start with http:// or https://"))),
+        };
+        let max_body_bytes = vars.positive("LOKET_MAX_BODY_BYTES", 1024 * 1024)? as usize;
+        let pool_size = vars.positive("LOKET_DATABASE_POOL_SIZE", 8)? as u32;
+        let workers = match vars.get("LOKET_WORKERS") {
+            None => None,
+            Some(_) => Some(vars.positive("LOKET_WORKERS", 1)? as usize),
+        };
+        let secret_key = match vars.get("LOKET_SECRET_KEY") {
+            None => None,
+            Some(k) => Some(SecretKey::from_base64(k).map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: {e}")))?),
+        };
+        let log_json = match vars.get("LOKET_LOG_FORMAT").unwrap_or("pretty") {
+            "json" => true,
+            "pretty" => false,
+            other => return Err(ConfigError(format!("LOKET_LOG_FORMAT: `{other}` is not `pretty` or `json`"))),
+        };
+        let settings = Settings {
+            database,
+            pool_size,
+            addr,
+            public_url,
+            max_body_bytes,
+            workers,
+            secret_key,
+            log_filter: vars.get("LOKET_LOG").unwrap_or("info").to_owned(),
+            log_json,
+            access_token_ttl: vars.positive("LOKET_ACCESS_TOKEN_TTL", 3600)?,
+            refresh_token_ttl: vars.positive("LOKET_REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
+            login_max_failures: vars.positive("LOKET_LOGIN_MAX_FAILURES", 5)? as i32,
+            login_lockout: vars.positive("LOKET_LOGIN_LOCKOUT", 900)?,
+        };
+        Ok((settings, warnings))
+    }
+
+    /// The server secret key: the configured one, or for SQLite the key file beside the
+    /// database (created, readable only by its owner, on first start).
+    pub fn resolve_secret_key(&self) -> Result<SecretKey, ConfigError> {
+        if let Some(k) = &self.secret_key {
+            return Ok(k.clone());
+        }
+        let BackendKind::Sqlite(db) = &self.database else {
+            return Err(ConfigError(
+                "LOKET_SECRET_KEY: required with PostgreSQL (create one with `loket admin generate-key`)".into(),
+            ));
+        };
+        let path = key_file_for(db);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => SecretKey::from_base64(&text)
+                .map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: key file {} {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SecretKey::generate();
+                write_private_file(&path, &key.to_base64())
+                    .map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: cannot write key file {}: {e}", path.display())))?;
+                tracing::info!(path = %path.display(), "generated a new server secret key; keep this file with the database");
+                Ok(key)
+            }
+            Err(e) => Err(ConfigError(format!("LOKET_SECRET_KEY: cannot read key file {}: {e}", path.display()))),
+        }
+    }
+}
+
+/// `loket.db` keeps its key in `loket.db.key`.
+fn key_file_for(db: &std::path::Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".key");
+    db.with_file_name(name)
+}
+
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_sane() {
+        let (s, w) = Settings::from_vars(vars(&[])).unwrap();
+        assert_eq!(s.database, BackendKind::Sqlite("loket.db".into()));
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.max_body_bytes, 1024 * 1024);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn absolute_sqlite_paths_work() {
+        let (s, _) = Settings::from_vars(vars(&[("LOKET_DATABASE_URL", "sqlite:///var/lib/loket/loket.db")])).unwrap();
+        assert_eq!(s.database, BackendKind::Sqlite("/var/lib/loket/loket.db".into()));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("LOKET_ADDR", "nonsense"),
+            ("LOKET_MAX_BODY_BYTES", "-1"),
+            ("LOKET_DATABASE_URL", "mysql://x"),
+            ("LOKET_SECRET_KEY", "short"),
+            ("LOKET_LOG_FORMAT", "xml"),
+        ] {
+            let e = Settings::from_vars(vars(&[(k, v)])).unwrap_err();
+            assert!(e.0.starts_with(k), "{e}");
+            assert!(!e.0.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn unknown_variables_warn() {
+        let (_, w) = Settings::from_vars(vars(&[("LOKET_ADRR", "x"), ("LOKET_TEST_BACKEND", "sqlite")])).unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("LOKET_ADRR"));
+    }
+
+    #[test]
+    fn key_file_sits_beside_the_database() {
+        assert_eq!(key_file_for(std::path::Path::new("/d/loket.db")), PathBuf::from("/d/loket.db.key"));
+    }
+}

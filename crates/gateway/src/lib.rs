@@ -1,0 +1,17 @@
+//! The Loket gateway: maps HTTP to the domain crates.
+//!
+//! Dependency direction: gateway → domain crates (accounts, …) → storage → common. Nothing
+//! depends on the gateway; domain crates never import actix.
+
+pub mod config;
+pub mod extract;
+pub mod http;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,131 @@
+//! `Idempotency-Key` on POST, as Stripe does it: the same key with the same request replays
+//! the stored response (header `Idempotent-Replayed: true`); with a different request it is
+//! refused with `422 idempotency-key-reused`; while the first is still running, `409`.
+//! Keys are scoped to the caller (tenant and subject of the bearer token) and kept 24 hours.
+//! Server errors are not stored, so a retry after a 5xx runs again.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{Error, HttpMessage, HttpResponse};
+use futures_util::StreamExt;
+use loket_common::{Code, Principal, crypto};
+use loket_storage::idempotency::{self, Claim};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The middleware function.
+pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+    let key = match req.headers().get(&IDEMPOTENCY_KEY) {
+        Some(v) if req.method() == Method::POST => v.to_str().ok().map(str::to_owned),
+        _ => return Ok(next.call(req).await?.map_into_boxed_body()),
+    };
+    let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 255) else {
+        return Err(ApiError(loket_common::Error::invalid("Idempotency-Key", "must be 1 to 255 visible characters")).into());
+    };
+    let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+
+    // Buffer the body (within the configured limit) to hash it, then hand it on.
+    let limit = state.settings.max_body_bytes;
+    let mut body = BytesMut::new();
+    let mut payload = req.take_payload();
+    while let Some(chunk) = payload.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > limit {
+            let e = loket_common::Error::new(Code::PayloadTooLarge, format!("The request body exceeds {limit} bytes."));
+            return Err(ApiError(e).into());
+        }
+    }
+    let body = body.freeze();
+    let request_hash = {
+        let mut material = Vec::with_capacity(body.len() + 128);
+        material.extend_from_slice(req.path().as_bytes());
+        material.push(b'?');
+        material.extend_from_slice(req.query_string().as_bytes());
+        material.push(b'\n');
+        material.extend_from_slice(&body);
+        crypto::sha256_hex(&material)
+    };
+    req.set_payload(Payload::from(body));
+
+    let scope = match req.extensions().get::<Principal>() {
+        Some(p) => format!("{}:{}", p.tenant_id, p.subject),
+        None => {
+            let auth = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
+            format!("anonymous:{}", crypto::sha256_hex(&auth.unwrap_or_default()))
+        }
+    };
+
+    let now = state.clock.now();
+    let claim = {
+        let (scope, key, hash) = (scope.clone(), key.clone(), request_hash.clone());
+        state.db.write(move |c| idempotency::claim(c, &scope, &key, &hash, now)).await.map_err(ApiError)?
+    };
+    if let Claim::Existing(stored) = claim {
+        if !crypto::constant_time_eq(stored.request_hash.as_bytes(), request_hash.as_bytes()) {
+            let e = loket_common::Error::new(
+                Code::IdempotencyKeyReused,
+                "This Idempotency-Key was used with a different request.",
+            );
+            return Err(ApiError(e).into());
+        }
+        let (Some(status), Some(body)) = (stored.status_code, stored.body) else {
+            let e = loket_common::Error::new(
+                Code::IdempotencyKeyInProgress,
+                "A request with this Idempotency-Key is still in progress.",
+            );
+            return Err(ApiError(e).into());
+        };
+        let mut res = HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
+        if let Some(ct) = stored.content_type {
+            res.insert_header((CONTENT_TYPE, ct));
+        }
+        if let Some(loc) = stored.location {
+            res.insert_header((LOCATION, loc));
+        }
+        res.insert_header((REPLAYED, HeaderValue::from_static("true")));
+        return Ok(req.into_response(res.body(body)));
+    }
+
+    let res = next.call(req).await;
+    let res = match res {
+        Ok(r) => r.map_into_boxed_body(),
+        Err(e) => {
+            let (s, k) = (scope, key);
+            let _ = state.db.write(move |c| idempotency::release(c, &s, &k)).await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    if status.is_server_error() {
+        let (s, k) = (scope, key);
+        let _ = state.db.write(move |c| idempotency::release(c, &s, &k)).await;
+        return Ok(res);
+    }
+    let (http_req, http_res) = res.into_parts();
+    let headers = http_res.headers().clone();
+    let bytes: Bytes = actix_web::body::to_bytes(http_res.into_body()).await.unwrap_or_default();
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let location = headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let stored = state
+        .db
+        .write(move |c| idempotency::complete(c, &scope, &key, status.as_u16(), content_type.as_deref(), location.as_deref(), &text))
+        .await;
+    if let Err(e) = stored {
+        tracing::warn!(error = ?e, "could not store idempotent response");
+    }
+    let mut out = HttpResponse::build(status).body(bytes);
+    *out.headers_mut() = headers;
+    Ok(ServiceResponse::new(http_req, out))
+}
+

@@ -1,0 +1,89 @@
+//! Builds and runs the server (`Application::build`, then `run_until_stopped`).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use loket_common::SharedClock;
+use loket_storage::{Db, DbConfig};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::http::fallback::{RouteTable, fallback};
+use crate::state::AppState;
+use crate::{extract, http, middleware, openapi};
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Resolves the secret key, connects and migrates the database, binds the listener.
+    pub async fn build(settings: Settings, clock: SharedClock) -> Result<Application, String> {
+        let secret_key = settings.resolve_secret_key().map_err(|e| e.0)?;
+        let db_config = DbConfig { backend: settings.database.clone(), pool_size: settings.pool_size };
+        let db = tokio::task::spawn_blocking(move || Db::connect(&db_config)).await.map_err(|e| e.to_string())??;
+        let listener =
+            TcpListener::bind(settings.addr).map_err(|e| format!("LOKET_ADDR: cannot listen on {}: {e}", settings.addr))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let state = web::Data::new(AppState {
+            settings: Arc::new(settings),
+            db,
+            clock,
+            secret_key,
+            public_url,
+        });
+        let server = build_server(listener, state.clone())?;
+        Ok(Application { port: local.port(), server, state })
+    }
+
+    /// The bound port (tests bind port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests reach the database through it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, String> {
+    let doc = openapi::document();
+    let routes = web::Data::new(RouteTable::from_openapi(&doc, &[("/openapi.json", "GET"), ("/swagger-ui", "GET")]));
+    let max_body = state.settings.max_body_bytes;
+    let workers = state.settings.workers;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(middleware::idempotency::idempotency))
+            .wrap(from_fn(middleware::problems::finish_problems))
+            .wrap(from_fn(middleware::request_id::request_id))
+            .app_data(state.clone())
+            .app_data(routes.clone())
+            .configure(|c| extract::configure(c, max_body))
+            .configure(http::health::configure)
+            .configure(http::problems::configure)
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
+            .route("/swagger-ui", web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("Location", "/swagger-ui/")).finish()
+            }))
+            .default_service(web::to(fallback))
+    })
+    .listen(listener)
+    .map_err(|e| e.to_string())?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}

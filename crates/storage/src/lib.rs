@@ -1,0 +1,16 @@
+//! Storage: one diesel code path over SQLite (embedded default) and PostgreSQL.
+//!
+//! [`AnyConnection`] is diesel's `MultiConnection` over both backends, so queries are written
+//! once against [`schema`]. [`Db`] owns an r2d2 pool and runs every query on tokio's blocking
+//! pool, never on the async executor. Writes go through [`Db::write`]: one transaction, started
+//! `BEGIN IMMEDIATE` on SQLite (no lock-upgrade deadlocks) and serialized within the process.
+//!
+//! Migrations (one set per backend under `migrations/`) are embedded and applied at start-up.
+
+pub mod idempotency;
+pub mod outbox;
+pub mod pool;
+pub mod schema;
+pub mod testing;
+
+pub use pool::{AnyConnection, BackendKind, Db, DbConfig};

@@ -1,0 +1,233 @@
+//! Connection pools for both backends and the read/write helpers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use loket_common::{Error, Result};
+use tokio::sync::Semaphore;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// A connection to either backend; queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL, for multi-instance deployments.
+    Postgresql(PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendKind {
+    /// A SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl BackendKind {
+    /// Parses `LOKET_DATABASE_URL`: `sqlite://relative.db`, `sqlite:///absolute/path.db`, or
+    /// `postgres://…` / `postgresql://…`.
+    pub fn parse(url: &str) -> std::result::Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path, e.g. sqlite://loket.db".into());
+            }
+            Ok(BackendKind::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(BackendKind::Postgres(url.to_owned()))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    /// Whether this is SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, BackendKind::Sqlite(_))
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// Which database.
+    pub backend: BackendKind,
+    /// Maximum pooled connections.
+    pub pool_size: u32,
+}
+
+/// Opens connections of the configured backend and prepares SQLite ones.
+#[derive(Debug)]
+struct Manager(BackendKind);
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
+        match &self.0 {
+            BackendKind::Postgres(url) => {
+                PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
+            BackendKind::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), r2d2::Error> {
+        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// The database handle shared by every service: a pool plus the write gate.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Arc<BackendKind>,
+    writers: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend.is_sqlite()).finish()
+    }
+}
+
+impl Db {
+    /// Opens the pool (creating a SQLite file and its directory if needed) and applies
+    /// pending migrations.
+    pub fn connect(config: &DbConfig) -> std::result::Result<Db, String> {
+        if let BackendKind::Sqlite(path) = &config.backend
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create database directory {}: {e}", dir.display()))?;
+        }
+        let pool = Pool::builder()
+            .max_size(config.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager(config.backend.clone()))
+            .map_err(|e| format!("cannot connect to the database: {e}"))?;
+        let writers = if config.backend.is_sqlite() { 1 } else { config.pool_size.max(1) as usize };
+        let db = Db { pool, backend: Arc::new(config.backend.clone()), writers: Arc::new(Semaphore::new(writers)) };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> &BackendKind {
+        &self.backend
+    }
+
+    fn migrate(&self) -> std::result::Result<(), String> {
+        let mut conn = self.pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+        let result = match &mut *conn {
+            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            AnyConnection::Postgresql(c) => {
+                // Several instances may start at once: one migrates, the others wait.
+                c.batch_execute("SELECT pg_advisory_lock(7400130)").map_err(|e| e.to_string())?;
+                let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+                c.batch_execute("SELECT pg_advisory_unlock(7400130)").map_err(|e| e.to_string())?;
+                r
+            }
+        };
+        result.map_err(|e| format!("database migration failed: {e}"))
+    }
+
+    /// Runs read-only work on a pooled connection, off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
+    /// Runs `f` in one write transaction: all of its changes commit together or none do.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self.writers.clone().acquire_owned().await.map_err(Error::internal)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            write_transaction(&mut conn, f)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+
+    /// Runs `f` in a write transaction on the calling thread; for command-line tools and
+    /// blocking workers that are not on the async executor.
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, f)
+    }
+
+    /// Runs read-only work on the calling thread (command-line tools).
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        self.read(|c| {
+            diesel::sql_query("SELECT 1").execute(c)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Begins (`BEGIN IMMEDIATE` on SQLite), runs `f`, commits; rolls back on error.
+fn write_transaction<T>(conn: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Postgresql(_) => AnyConnection::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => match AnyConnection::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = AnyConnection::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            AnyConnection::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
