@@ -1,1 +1,7 @@
+//! The one integration-test binary: the real server on a random port, a fresh database per test
+//! (SQLite by default; `LOKET_TEST_BACKEND=postgres` for PostgreSQL), a real HTTP client.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod platform;

@@ -38,7 +38,9 @@ impl SecretKey {
             .decode(s)
             .or_else(|_| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')))
             .map_err(|_| "must be base64".to_owned())?;
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| "must decode to exactly 32 bytes".to_owned())?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must decode to exactly 32 bytes".to_owned())?;
         Ok(SecretKey(arr))
     }
 
@@ -57,9 +59,10 @@ impl SecretKey {
     }
 
     fn aead(&self) -> Result<LessSafeKey> {
-        let unbound = UnboundKey::new(&AES_256_GCM, &self.derive("loket/seal/v1")).map_err(|_| {
-            Error::internal(std::io::Error::other("cannot build the encryption key"))
-        })?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, &self.derive("loket/seal/v1")).map_err(|_| {
+                Error::internal(std::io::Error::other("cannot build the encryption key"))
+            })?;
         Ok(LessSafeKey::new(unbound))
     }
 
@@ -69,8 +72,12 @@ impl SecretKey {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let mut buf = plaintext.to_vec();
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
-            .map_err(|_| Error::internal(std::io::Error::other("encryption failed")))?;
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(context.as_bytes()),
+            &mut buf,
+        )
+        .map_err(|_| Error::internal(std::io::Error::other("encryption failed")))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
         Ok(format!("v1:{}", STANDARD.encode(out)))
@@ -78,7 +85,11 @@ impl SecretKey {
 
     /// Decrypts what [`SecretKey::seal`] produced with the same `context`.
     pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>> {
-        let fail = || Error::internal(std::io::Error::other("stored secret cannot be decrypted (wrong LOKET_SECRET_KEY?)"));
+        let fail = || {
+            Error::internal(std::io::Error::other(
+                "stored secret cannot be decrypted (wrong LOKET_SECRET_KEY?)",
+            ))
+        };
         let body = sealed.strip_prefix("v1:").ok_or_else(fail)?;
         let raw = STANDARD.decode(body).map_err(|_| fail())?;
         if raw.len() < NONCE_LEN {
@@ -89,7 +100,11 @@ impl SecretKey {
         let mut buf = ct.to_vec();
         let plain = self
             .aead()?
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut buf,
+            )
             .map_err(|_| fail())?;
         Ok(plain.to_vec())
     }

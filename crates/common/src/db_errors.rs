@@ -9,9 +9,12 @@ use crate::{Code, Error};
 impl From<DieselError> for Error {
     fn from(e: DieselError) -> Self {
         match &e {
-            DieselError::NotFound => Error::new(Code::NotFound, "No such resource exists.").with_source(e),
+            DieselError::NotFound => {
+                Error::new(Code::NotFound, "No such resource exists.").with_source(e)
+            }
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                Error::conflict("A resource with these unique values already exists.").with_source(e)
+                Error::conflict("A resource with these unique values already exists.")
+                    .with_source(e)
             }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 Error::unavailable(e)

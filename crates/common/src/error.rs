@@ -132,7 +132,12 @@ pub struct Error {
 impl Error {
     /// An error with a code and a client-facing detail.
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
-        Error { code, detail: detail.into(), invalid_params: Vec::new(), source: None }
+        Error {
+            code,
+            detail: detail.into(),
+            invalid_params: Vec::new(),
+            source: None,
+        }
     }
 
     /// `404 not-found` for a resource of the given kind (`"user"`, `"ticket"`).
@@ -142,14 +147,22 @@ impl Error {
 
     /// `422 validation-failed` for a single field.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::invalid_fields(vec![InvalidParam { name: field.into(), reason: reason.into() }])
+        Error::invalid_fields(vec![InvalidParam {
+            name: field.into(),
+            reason: reason.into(),
+        }])
     }
 
     /// `422 validation-failed` for several fields.
     pub fn invalid_fields(params: Vec<InvalidParam>) -> Self {
         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
         let detail = format!("Invalid field(s): {}.", names.join(", "));
-        Error { code: Code::ValidationFailed, detail, invalid_params: params, source: None }
+        Error {
+            code: Code::ValidationFailed,
+            detail,
+            invalid_params: params,
+            source: None,
+        }
     }
 
     /// `409 conflict` with a detail.
@@ -173,7 +186,9 @@ impl Error {
     }
 
     /// `503 unavailable`: the cause is kept for the log.
-    pub fn unavailable(cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+    pub fn unavailable(
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
         Error {
             code: Code::Unavailable,
             detail: "A dependency of the server is unavailable; retry later.".to_owned(),
@@ -183,7 +198,10 @@ impl Error {
     }
 
     /// Attaches a cause for the log without changing what the client sees.
-    pub fn with_source(mut self, cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+    pub fn with_source(
+        mut self,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
         self.source = Some(cause.into());
         self
     }
@@ -199,7 +217,10 @@ impl Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.slug(), self.detail)?;
-        let mut cause = self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static));
+        let mut cause = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
         while let Some(e) = cause {
             write!(f, "\n  caused by: {e}")?;
             cause = e.source();
@@ -216,7 +237,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -230,7 +253,11 @@ mod tests {
         let mut seen = HashSet::new();
         for code in Code::ALL {
             assert!(seen.insert(code.slug()), "duplicate slug {}", code.slug());
-            assert!(code.slug().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            assert!(
+                code.slug()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-')
+            );
             assert!((400..600).contains(&code.status()));
         }
     }

@@ -32,13 +32,18 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(Error::invalid("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
         }
     }
 
     /// The sort key to continue after, decoded from the cursor.
     pub fn after(&self) -> Result<Option<String>> {
-        let Some(c) = &self.cursor else { return Ok(None) };
+        let Some(c) = &self.cursor else {
+            return Ok(None);
+        };
         URL_SAFE_NO_PAD
             .decode(c)
             .ok()
@@ -68,12 +73,18 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page { items: rows, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 
     /// Maps the items, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 
@@ -83,10 +94,16 @@ mod tests {
 
     #[test]
     fn next_cursor_points_after_the_last_item_and_only_when_more_exist() {
-        let q = PageQuery { limit: Some(2), cursor: None };
+        let q = PageQuery {
+            limit: Some(2),
+            cursor: None,
+        };
         let page = Page::from_rows(vec![1, 2, 3], q.limit().unwrap(), |n| n.to_string());
         assert_eq!(page.items, vec![1, 2]);
-        let next = PageQuery { limit: Some(2), cursor: page.next_cursor };
+        let next = PageQuery {
+            limit: Some(2),
+            cursor: page.next_cursor,
+        };
         assert_eq!(next.after().unwrap().as_deref(), Some("2"));
         let last = Page::from_rows(vec![1, 2], 2, |n| n.to_string());
         assert!(last.next_cursor.is_none());
@@ -94,9 +111,26 @@ mod tests {
 
     #[test]
     fn bad_limit_and_cursor_are_refused() {
-        assert!(PageQuery { limit: Some(0), cursor: None }.limit().is_err());
-        assert!(PageQuery { limit: Some(201), cursor: None }.limit().is_err());
-        let bad = PageQuery { limit: None, cursor: Some("%%%".into()) };
+        assert!(
+            PageQuery {
+                limit: Some(0),
+                cursor: None
+            }
+            .limit()
+            .is_err()
+        );
+        assert!(
+            PageQuery {
+                limit: Some(201),
+                cursor: None
+            }
+            .limit()
+            .is_err()
+        );
+        let bad = PageQuery {
+            limit: None,
+            cursor: Some("%%%".into()),
+        };
         assert_eq!(bad.after().unwrap_err().code, Code::InvalidCursor);
     }
 }

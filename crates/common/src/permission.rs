@@ -94,18 +94,29 @@ impl Permissions {
 
     /// Whether the set grants `p`, taking `superadmin` into account.
     pub fn grants(&self, p: Permission) -> bool {
-        self.0.contains(&p) || (p != Permission::PlatformAdmin && self.0.contains(&Permission::Superadmin))
+        self.0.contains(&p)
+            || (p != Permission::PlatformAdmin && self.0.contains(&Permission::Superadmin))
     }
 
     /// The granted permissions with `superadmin` expanded to what it implies.
     pub fn effective(&self) -> Permissions {
-        Permissions(Permission::ALL.iter().copied().filter(|p| self.grants(*p)).collect())
+        Permissions(
+            Permission::ALL
+                .iter()
+                .copied()
+                .filter(|p| self.grants(*p))
+                .collect(),
+        )
     }
 
     /// The permissions granted by both sets (effective on each side).
     pub fn intersect(&self, other: &Permissions) -> Permissions {
         Permissions(
-            Permission::ALL.iter().copied().filter(|p| self.grants(*p) && other.grants(*p)).collect(),
+            Permission::ALL
+                .iter()
+                .copied()
+                .filter(|p| self.grants(*p) && other.grants(*p))
+                .collect(),
         )
     }
 
@@ -126,12 +137,19 @@ impl Permissions {
 
     /// Space-separated scope string (the OAuth2 `scope` format and the stored form).
     pub fn to_scope_string(&self) -> String {
-        self.0.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
+        self.0
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Parses a space-separated scope string.
     pub fn parse_scope_string(s: &str) -> Result<Self, UnknownPermission> {
-        s.split_ascii_whitespace().map(str::parse).collect::<Result<BTreeSet<_>, _>>().map(Permissions)
+        s.split_ascii_whitespace()
+            .map(str::parse)
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(Permissions)
     }
 }
 

@@ -36,7 +36,9 @@ impl Principal {
         if self.permissions.grants(p) {
             Ok(())
         } else {
-            Err(Error::forbidden(format!("This operation requires the `{p}` permission.")))
+            Err(Error::forbidden(format!(
+                "This operation requires the `{p}` permission."
+            )))
         }
     }
 

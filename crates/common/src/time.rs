@@ -40,7 +40,8 @@ pub struct OffsetClock {
 impl OffsetClock {
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 }
 

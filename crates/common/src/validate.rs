@@ -17,7 +17,10 @@ impl Validator {
 
     /// Records an invalid field.
     pub fn fail(&mut self, name: &str, reason: impl Into<String>) {
-        self.invalid.push(InvalidParam { name: name.to_owned(), reason: reason.into() });
+        self.invalid.push(InvalidParam {
+            name: name.to_owned(),
+            reason: reason.into(),
+        });
     }
 
     /// A trimmed, non-empty text of at most `max` characters.
@@ -48,20 +51,28 @@ impl Validator {
 
     /// `Ok` when every field passed, else `422 validation-failed` naming each field.
     pub fn finish(self) -> Result<()> {
-        if self.invalid.is_empty() { Ok(()) } else { Err(Error::invalid_fields(self.invalid)) }
+        if self.invalid.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid_fields(self.invalid))
+        }
     }
 }
 
 /// Whether `s` looks like an e-mail address.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
     s.len() <= 254
         && !local.is_empty()
         && local.len() <= 64
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         && !domain.contains('@')
 }
 

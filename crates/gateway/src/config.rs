@@ -12,19 +12,52 @@ use loket_storage::BackendKind;
 
 /// Every variable this version understands, with its meaning (printed by `loket --help`).
 pub const VARIABLES: &[(&str, &str)] = &[
-    ("LOKET_DATABASE_URL", "sqlite://loket.db (default; sqlite:///abs/path.db for absolute paths) or postgres://user:pass@host/db"),
-    ("LOKET_DATABASE_POOL_SIZE", "maximum database connections (default 8)"),
-    ("LOKET_ADDR", "address to listen on (default 127.0.0.1:8080)"),
-    ("LOKET_PUBLIC_URL", "absolute URL clients reach the server at, behind a proxy (default http://<LOKET_ADDR>)"),
-    ("LOKET_MAX_BODY_BYTES", "largest accepted request body (default 1048576)"),
-    ("LOKET_WORKERS", "HTTP worker threads (default: number of CPUs)"),
-    ("LOKET_SECRET_KEY", "base64 of 32 bytes; encrypts secrets at rest. Generated beside a SQLite database when unset; required with PostgreSQL"),
+    (
+        "LOKET_DATABASE_URL",
+        "sqlite://loket.db (default; sqlite:///abs/path.db for absolute paths) or postgres://user:pass@host/db",
+    ),
+    (
+        "LOKET_DATABASE_POOL_SIZE",
+        "maximum database connections (default 8)",
+    ),
+    (
+        "LOKET_ADDR",
+        "address to listen on (default 127.0.0.1:8080)",
+    ),
+    (
+        "LOKET_PUBLIC_URL",
+        "absolute URL clients reach the server at, behind a proxy (default http://<LOKET_ADDR>)",
+    ),
+    (
+        "LOKET_MAX_BODY_BYTES",
+        "largest accepted request body (default 1048576)",
+    ),
+    (
+        "LOKET_WORKERS",
+        "HTTP worker threads (default: number of CPUs)",
+    ),
+    (
+        "LOKET_SECRET_KEY",
+        "base64 of 32 bytes; encrypts secrets at rest. Generated beside a SQLite database when unset; required with PostgreSQL",
+    ),
     ("LOKET_LOG", "log filter, tracing syntax (default info)"),
     ("LOKET_LOG_FORMAT", "pretty (default) or json"),
-    ("LOKET_ACCESS_TOKEN_TTL", "access-token lifetime in seconds (default 3600)"),
-    ("LOKET_REFRESH_TOKEN_TTL", "refresh-token lifetime in seconds (default 2592000, 30 days)"),
-    ("LOKET_LOGIN_MAX_FAILURES", "failed logins before an API account is locked (default 5)"),
-    ("LOKET_LOGIN_LOCKOUT", "lockout duration in seconds (default 900)"),
+    (
+        "LOKET_ACCESS_TOKEN_TTL",
+        "access-token lifetime in seconds (default 3600)",
+    ),
+    (
+        "LOKET_REFRESH_TOKEN_TTL",
+        "refresh-token lifetime in seconds (default 2592000, 30 days)",
+    ),
+    (
+        "LOKET_LOGIN_MAX_FAILURES",
+        "failed logins before an API account is locked (default 5)",
+    ),
+    (
+        "LOKET_LOGIN_LOCKOUT",
+        "lockout duration in seconds (default 900)",
+    ),
 ];
 
 /// The parsed configuration.
@@ -74,13 +107,24 @@ struct Vars(BTreeMap<String, String>);
 
 impl Vars {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
-    fn parse<T: std::str::FromStr>(&self, name: &str, default: T, what: &str) -> Result<T, ConfigError> {
+    fn parse<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+        what: &str,
+    ) -> Result<T, ConfigError> {
         match self.get(name) {
             None => Ok(default),
-            Some(v) => v.trim().parse().map_err(|_| ConfigError(format!("{name}: `{v}` is not {what}"))),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError(format!("{name}: `{v}` is not {what}"))),
         }
     }
 
@@ -100,21 +144,40 @@ impl Settings {
     }
 
     /// Parses the given variables (tests pass their own).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<(Settings, Vec<String>), ConfigError> {
-        let vars = Vars(vars.into_iter().filter(|(k, _)| k.starts_with("LOKET_")).collect());
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Settings, Vec<String>), ConfigError> {
+        let vars = Vars(
+            vars.into_iter()
+                .filter(|(k, _)| k.starts_with("LOKET_"))
+                .collect(),
+        );
         let warnings = vars
             .0
             .keys()
             .filter(|k| !k.starts_with("LOKET_TEST_") && !VARIABLES.iter().any(|(n, _)| n == k))
             .map(|k| format!("unknown configuration variable {k} is ignored"))
             .collect();
-        let database = BackendKind::parse(vars.get("LOKET_DATABASE_URL").unwrap_or("sqlite://loket.db"))
-            .map_err(|e| ConfigError(format!("LOKET_DATABASE_URL: {e}")))?;
-        let addr = vars.parse("LOKET_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)), "a host:port address such as 127.0.0.1:8080")?;
+        let database = BackendKind::parse(
+            vars.get("LOKET_DATABASE_URL")
+                .unwrap_or("sqlite://loket.db"),
+        )
+        .map_err(|e| ConfigError(format!("LOKET_DATABASE_URL: {e}")))?;
+        let addr = vars.parse(
+            "LOKET_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "a host:port address such as 127.0.0.1:8080",
+        )?;
         let public_url = match vars.get("LOKET_PUBLIC_URL") {
             None => None,
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u.trim_end_matches('/').to_owned()),
-            Some(u) => return Err(ConfigError(format!("LOKET_PUBLIC_URL: `{u}` must start with http:// or https://"))),
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            Some(u) => {
+                return Err(ConfigError(format!(
+                    "LOKET_PUBLIC_URL: `{u}` must start with http:// or https://"
+                )));
+            }
         };
         let max_body_bytes = vars.positive("LOKET_MAX_BODY_BYTES", 1024 * 1024)? as usize;
         let pool_size = vars.positive("LOKET_DATABASE_POOL_SIZE", 8)? as u32;
@@ -124,12 +187,19 @@ impl Settings {
         };
         let secret_key = match vars.get("LOKET_SECRET_KEY") {
             None => None,
-            Some(k) => Some(SecretKey::from_base64(k).map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: {e}")))?),
+            Some(k) => Some(
+                SecretKey::from_base64(k)
+                    .map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: {e}")))?,
+            ),
         };
         let log_json = match vars.get("LOKET_LOG_FORMAT").unwrap_or("pretty") {
             "json" => true,
             "pretty" => false,
-            other => return Err(ConfigError(format!("LOKET_LOG_FORMAT: `{other}` is not `pretty` or `json`"))),
+            other => {
+                return Err(ConfigError(format!(
+                    "LOKET_LOG_FORMAT: `{other}` is not `pretty` or `json`"
+                )));
+            }
         };
         let settings = Settings {
             database,
@@ -162,16 +232,24 @@ impl Settings {
         };
         let path = key_file_for(db);
         match std::fs::read_to_string(&path) {
-            Ok(text) => SecretKey::from_base64(&text)
-                .map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: key file {} {e}", path.display()))),
+            Ok(text) => SecretKey::from_base64(&text).map_err(|e| {
+                ConfigError(format!("LOKET_SECRET_KEY: key file {} {e}", path.display()))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SecretKey::generate();
-                write_private_file(&path, &key.to_base64())
-                    .map_err(|e| ConfigError(format!("LOKET_SECRET_KEY: cannot write key file {}: {e}", path.display())))?;
+                write_private_file(&path, &key.to_base64()).map_err(|e| {
+                    ConfigError(format!(
+                        "LOKET_SECRET_KEY: cannot write key file {}: {e}",
+                        path.display()
+                    ))
+                })?;
                 tracing::info!(path = %path.display(), "generated a new server secret key; keep this file with the database");
                 Ok(key)
             }
-            Err(e) => Err(ConfigError(format!("LOKET_SECRET_KEY: cannot read key file {}: {e}", path.display()))),
+            Err(e) => Err(ConfigError(format!(
+                "LOKET_SECRET_KEY: cannot read key file {}: {e}",
+                path.display()
+            ))),
         }
     }
 }
@@ -189,7 +267,11 @@ fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()
 }
@@ -199,7 +281,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -213,8 +298,15 @@ mod tests {
 
     #[test]
     fn absolute_sqlite_paths_work() {
-        let (s, _) = Settings::from_vars(vars(&[("LOKET_DATABASE_URL", "sqlite:///var/lib/loket/loket.db")])).unwrap();
-        assert_eq!(s.database, BackendKind::Sqlite("/var/lib/loket/loket.db".into()));
+        let (s, _) = Settings::from_vars(vars(&[(
+            "LOKET_DATABASE_URL",
+            "sqlite:///var/lib/loket/loket.db",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.database,
+            BackendKind::Sqlite("/var/lib/loket/loket.db".into())
+        );
     }
 
     #[test]
@@ -234,13 +326,20 @@ mod tests {
 
     #[test]
     fn unknown_variables_warn() {
-        let (_, w) = Settings::from_vars(vars(&[("LOKET_ADRR", "x"), ("LOKET_TEST_BACKEND", "sqlite")])).unwrap();
+        let (_, w) = Settings::from_vars(vars(&[
+            ("LOKET_ADRR", "x"),
+            ("LOKET_TEST_BACKEND", "sqlite"),
+        ]))
+        .unwrap();
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("LOKET_ADRR"));
     }
 
     #[test]
     fn key_file_sits_beside_the_database() {
-        assert_eq!(key_file_for(std::path::Path::new("/d/loket.db")), PathBuf::from("/d/loket.db.key"));
+        assert_eq!(
+            key_file_for(std::path::Path::new("/d/loket.db")),
+            PathBuf::from("/d/loket.db.key")
+        );
     }
 }

@@ -31,6 +31,8 @@ enum Command {
 enum AdminCommand {
     /// Print a fresh random LOKET_SECRET_KEY.
     GenerateKey,
+    /// Print the OpenAPI document (what `make openapi` commits as openapi/openapi.json).
+    Openapi,
 }
 
 fn env_help() -> String {
@@ -66,8 +68,16 @@ fn main() -> ExitCode {
             .build()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(serve())),
-        Command::Admin { command: AdminCommand::GenerateKey } => {
+        Command::Admin {
+            command: AdminCommand::GenerateKey,
+        } => {
             println!("{}", SecretKey::generate().to_base64());
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Openapi,
+        } => {
+            print!("{}", loket_gateway::openapi::document_json());
             Ok(())
         }
     };

@@ -5,14 +5,15 @@
 //! POST, and the OAuth2 security schemes with the permission catalogue as scopes.
 
 use loket_common::{InvalidParam, Permission, Problem};
+use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
 };
 use utoipa::openapi::{
-    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, Ref, Required, ResponseBuilder, Server, Type,
+    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, Ref, Required, ResponseBuilder, Server,
+    Type,
 };
-use utoipa::OpenApi;
 
 use crate::http;
 
@@ -67,7 +68,13 @@ pub fn document_json() -> String {
 }
 
 fn add_security_schemes(doc: &mut OpenApiDoc) {
-    let scopes = || Scopes::from_iter(Permission::ALL.iter().map(|p| (p.as_str().to_owned(), p.description().to_owned())));
+    let scopes = || {
+        Scopes::from_iter(
+            Permission::ALL
+                .iter()
+                .map(|p| (p.as_str().to_owned(), p.description().to_owned())),
+        )
+    };
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "oauth2",
@@ -82,45 +89,77 @@ fn add_security_schemes(doc: &mut OpenApiDoc) {
     );
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
 }
 
 fn problem(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build()
 }
 
 fn add_common_responses(op: &mut Operation, method: &str) {
-    let secured = op
-        .security
-        .as_ref()
-        .is_some_and(|reqs| reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))));
+    let secured = op.security.as_ref().is_some_and(|reqs| {
+        reqs.iter().any(|r| {
+            serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+        })
+    });
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let has_body = op.request_body.is_some();
     let mut add = |status: &str, description: &str| {
-        op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description).into());
     };
     if has_params || has_body {
-        add("400", "Malformed request: invalid JSON or a parameter of the wrong type.");
+        add(
+            "400",
+            "Malformed request: invalid JSON or a parameter of the wrong type.",
+        );
     }
     if secured {
         add("401", "Missing, invalid or expired bearer token.");
-        add("403", "The token lacks the permission this operation requires.");
+        add(
+            "403",
+            "The token lacks the permission this operation requires.",
+        );
     }
     if has_params {
-        add("404", "No such resource (resources of other tenants included).");
+        add(
+            "404",
+            "No such resource (resources of other tenants included).",
+        );
     }
     if has_body {
         add("413", "The request body is too large.");
         add("415", "Unsupported content type.");
-        add("422", "Validation failed; `invalid_params` names each invalid field.");
+        add(
+            "422",
+            "Validation failed; `invalid_params` names each invalid field.",
+        );
     }
     if method == "post" {
-        add("409", "A request with the same Idempotency-Key is in progress, or the change conflicts with current state.");
-        add("422", "Validation failed, or the Idempotency-Key was used with a different request.");
+        add(
+            "409",
+            "A request with the same Idempotency-Key is in progress, or the change conflicts with current state.",
+        );
+        add(
+            "422",
+            "Validation failed, or the Idempotency-Key was used with a different request.",
+        );
         let param = ParameterBuilder::new()
             .name("Idempotency-Key")
             .parameter_in(ParameterIn::Header)

@@ -26,12 +26,20 @@ impl Application {
     /// Resolves the secret key, connects and migrates the database, binds the listener.
     pub async fn build(settings: Settings, clock: SharedClock) -> Result<Application, String> {
         let secret_key = settings.resolve_secret_key().map_err(|e| e.0)?;
-        let db_config = DbConfig { backend: settings.database.clone(), pool_size: settings.pool_size };
-        let db = tokio::task::spawn_blocking(move || Db::connect(&db_config)).await.map_err(|e| e.to_string())??;
-        let listener =
-            TcpListener::bind(settings.addr).map_err(|e| format!("LOKET_ADDR: cannot listen on {}: {e}", settings.addr))?;
+        let db_config = DbConfig {
+            backend: settings.database.clone(),
+            pool_size: settings.pool_size,
+        };
+        let db = tokio::task::spawn_blocking(move || Db::connect(&db_config))
+            .await
+            .map_err(|e| e.to_string())??;
+        let listener = TcpListener::bind(settings.addr)
+            .map_err(|e| format!("LOKET_ADDR: cannot listen on {}: {e}", settings.addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
@@ -40,7 +48,11 @@ impl Application {
             public_url,
         });
         let server = build_server(listener, state.clone())?;
-        Ok(Application { port: local.port(), server, state })
+        Ok(Application {
+            port: local.port(),
+            server,
+            state,
+        })
     }
 
     /// The bound port (tests bind port 0).
@@ -61,7 +73,10 @@ impl Application {
 
 fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, String> {
     let doc = openapi::document();
-    let routes = web::Data::new(RouteTable::from_openapi(&doc, &[("/openapi.json", "GET"), ("/swagger-ui", "GET")]));
+    let routes = web::Data::new(RouteTable::from_openapi(
+        &doc,
+        &[("/openapi.json", "GET"), ("/swagger-ui", "GET")],
+    ));
     let max_body = state.settings.max_body_bytes;
     let workers = state.settings.workers;
     let mut server = HttpServer::new(move || {
@@ -75,9 +90,14 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
             .configure(http::health::configure)
             .configure(http::problems::configure)
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
-            .route("/swagger-ui", web::get().to(|| async {
-                HttpResponse::PermanentRedirect().insert_header(("Location", "/swagger-ui/")).finish()
-            }))
+            .route(
+                "/swagger-ui",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header(("Location", "/swagger-ui/"))
+                        .finish()
+                }),
+            )
             .default_service(web::to(fallback))
     })
     .listen(listener)

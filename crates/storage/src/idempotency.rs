@@ -46,7 +46,13 @@ pub enum Claim {
 
 /// Reserves `(scope, key)` for a request with `request_hash`, or returns the earlier use.
 /// Keys older than the retention period are forgotten first.
-pub fn claim(conn: &mut AnyConnection, scope: &str, key: &str, request_hash: &str, now: DateTime<Utc>) -> Result<Claim> {
+pub fn claim(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Claim> {
     let expired = time::to_db(now - chrono::Duration::hours(RETENTION_HOURS));
     diesel::delete(
         idempotency_keys::table
@@ -88,21 +94,29 @@ pub fn complete(
     location: Option<&str>,
     body: &str,
 ) -> Result<()> {
-    diesel::update(idempotency_keys::table.filter(idempotency_keys::scope.eq(scope)).filter(idempotency_keys::key.eq(key)))
-        .set((
-            idempotency_keys::state.eq("completed"),
-            idempotency_keys::status_code.eq(Some(i32::from(status))),
-            idempotency_keys::content_type.eq(content_type),
-            idempotency_keys::location.eq(location),
-            idempotency_keys::body.eq(Some(body)),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        idempotency_keys::table
+            .filter(idempotency_keys::scope.eq(scope))
+            .filter(idempotency_keys::key.eq(key)),
+    )
+    .set((
+        idempotency_keys::state.eq("completed"),
+        idempotency_keys::status_code.eq(Some(i32::from(status))),
+        idempotency_keys::content_type.eq(content_type),
+        idempotency_keys::location.eq(location),
+        idempotency_keys::body.eq(Some(body)),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
 /// Releases a claimed key whose request failed on the server side, so a retry may run again.
 pub fn release(conn: &mut AnyConnection, scope: &str, key: &str) -> Result<()> {
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::scope.eq(scope)).filter(idempotency_keys::key.eq(key)))
-        .execute(conn)?;
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::scope.eq(scope))
+            .filter(idempotency_keys::key.eq(key)),
+    )
+    .execute(conn)?;
     Ok(())
 }

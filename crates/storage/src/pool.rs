@@ -75,9 +75,9 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
         match &self.0 {
-            BackendKind::Postgres(url) => {
-                PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
-            }
+            BackendKind::Postgres(url) => PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
             BackendKind::Sqlite(path) => {
                 let mut c = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -92,7 +92,10 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), r2d2::Error> {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(r2d2::Error::QueryError)
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -110,7 +113,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend.is_sqlite()).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend.is_sqlite())
+            .finish()
     }
 }
 
@@ -130,8 +135,16 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(Manager(config.backend.clone()))
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
-        let writers = if config.backend.is_sqlite() { 1 } else { config.pool_size.max(1) as usize };
-        let db = Db { pool, backend: Arc::new(config.backend.clone()), writers: Arc::new(Semaphore::new(writers)) };
+        let writers = if config.backend.is_sqlite() {
+            1
+        } else {
+            config.pool_size.max(1) as usize
+        };
+        let db = Db {
+            pool,
+            backend: Arc::new(config.backend.clone()),
+            writers: Arc::new(Semaphore::new(writers)),
+        };
         db.migrate()?;
         Ok(db)
     }
@@ -142,14 +155,19 @@ impl Db {
     }
 
     fn migrate(&self) -> std::result::Result<(), String> {
-        let mut conn = self.pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| format!("cannot connect to the database: {e}"))?;
         let result = match &mut *conn {
             AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
             AnyConnection::Postgresql(c) => {
                 // Several instances may start at once: one migrates, the others wait.
-                c.batch_execute("SELECT pg_advisory_lock(7400130)").map_err(|e| e.to_string())?;
+                c.batch_execute("SELECT pg_advisory_lock(7400130)")
+                    .map_err(|e| e.to_string())?;
                 let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-                c.batch_execute("SELECT pg_advisory_unlock(7400130)").map_err(|e| e.to_string())?;
+                c.batch_execute("SELECT pg_advisory_unlock(7400130)")
+                    .map_err(|e| e.to_string())?;
                 r
             }
         };
@@ -177,7 +195,12 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self.writers.clone().acquire_owned().await.map_err(Error::internal)?;
+        let _permit = self
+            .writers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(Error::internal)?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
@@ -211,9 +234,14 @@ impl Db {
 }
 
 /// Begins (`BEGIN IMMEDIATE` on SQLite), runs `f`, commits; rolls back on error.
-fn write_transaction<T>(conn: &mut AnyConnection, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+fn write_transaction<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T>,
+) -> Result<T> {
     match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         AnyConnection::Postgresql(_) => AnyConnection::begin_transaction(conn)?,
     }
     match f(conn) {
@@ -230,4 +258,3 @@ fn write_transaction<T>(conn: &mut AnyConnection, f: impl FnOnce(&mut AnyConnect
         }
     }
 }
-

@@ -29,10 +29,14 @@ pub fn fresh_database(backend: TestBackend, dir: &std::path::Path) -> Result<Bac
     match backend {
         TestBackend::Sqlite => Ok(BackendKind::Sqlite(dir.join(format!("{name}.db")))),
         TestBackend::Postgres => {
-            let admin = std::env::var("LOKET_TEST_POSTGRES_URL")
-                .map_err(|_| "LOKET_TEST_POSTGRES_URL is not set (run scripts/ensure-postgres.sh)".to_owned())?;
-            let mut conn = PgConnection::establish(&admin).map_err(|e| format!("cannot reach {admin}: {e}"))?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).map_err(|e| e.to_string())?;
+            let admin = std::env::var("LOKET_TEST_POSTGRES_URL").map_err(|_| {
+                "LOKET_TEST_POSTGRES_URL is not set (run scripts/ensure-postgres.sh)".to_owned()
+            })?;
+            let mut conn = PgConnection::establish(&admin)
+                .map_err(|e| format!("cannot reach {admin}: {e}"))?;
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .map_err(|e| e.to_string())?;
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             Ok(BackendKind::Postgres(format!("{base}/{name}")))
         }

@@ -48,7 +48,10 @@ impl RouteTable {
         let mut found: Option<Vec<String>> = None;
         for (template, methods) in &self.0 {
             if template.len() == segs.len()
-                && template.iter().zip(&segs).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+                && template
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
             {
                 let f = found.get_or_insert_with(Vec::new);
                 for m in methods {
@@ -63,7 +66,10 @@ impl RouteTable {
 }
 
 fn segments(path: &str) -> Vec<String> {
-    path.trim_end_matches('/').split('/').map(str::to_owned).collect()
+    path.trim_end_matches('/')
+        .split('/')
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The default service.
@@ -72,14 +78,21 @@ pub async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRes
         Some(methods) => {
             let mut res = problem_response(&Problem::new(
                 Code::MethodNotAllowed,
-                format!("{} is not supported here; allowed: {}.", req.method(), methods.join(", ")),
+                format!(
+                    "{} is not supported here; allowed: {}.",
+                    req.method(),
+                    methods.join(", ")
+                ),
             ));
             if let Ok(v) = methods.join(", ").parse() {
                 res.headers_mut().insert(ALLOW, v);
             }
             res
         }
-        None => problem_response(&Problem::new(Code::NotFound, "No resource exists at this path.")),
+        None => problem_response(&Problem::new(
+            Code::NotFound,
+            "No resource exists at this path.",
+        )),
     }
 }
 
@@ -90,8 +103,14 @@ mod tests {
     #[test]
     fn templates_match_concrete_paths() {
         let mut t = RouteTable::default();
-        t.0.push((segments("/api/v1/users/{id}"), vec!["GET".into(), "PATCH".into()]));
-        assert_eq!(t.allowed("/api/v1/users/42"), Some(vec!["GET".to_owned(), "PATCH".to_owned()]));
+        t.0.push((
+            segments("/api/v1/users/{id}"),
+            vec!["GET".into(), "PATCH".into()],
+        ));
+        assert_eq!(
+            t.allowed("/api/v1/users/42"),
+            Some(vec!["GET".to_owned(), "PATCH".to_owned()])
+        );
         assert_eq!(t.allowed("/api/v1/users/42/x"), None);
         assert_eq!(t.allowed("/api/v1/user/42"), None);
     }

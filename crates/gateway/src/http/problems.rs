@@ -22,7 +22,12 @@ pub struct ProblemType {
 }
 
 fn describe(c: Code) -> ProblemType {
-    ProblemType { type_: format!("/problems/{}", c.slug()), title: c.title(), status: c.status(), description: c.description() }
+    ProblemType {
+        type_: format!("/problems/{}", c.slug()),
+        title: c.title(),
+        status: c.status(),
+        description: c.description(),
+    }
 }
 
 /// All problem types.
@@ -39,7 +44,10 @@ pub async fn list_problems() -> HttpResponse {
     responses((status = 200, description = "The problem type.", body = ProblemType)))]
 #[get("/problems/{code}")]
 pub async fn get_problem(code: web::Path<String>) -> ApiResult<HttpResponse> {
-    let c = Code::ALL.iter().find(|c| c.slug() == code.as_str()).ok_or_else(|| Error::not_found("problem type"))?;
+    let c = Code::ALL
+        .iter()
+        .find(|c| c.slug() == code.as_str())
+        .ok_or_else(|| Error::not_found("problem type"))?;
     Ok(HttpResponse::Ok().json(describe(*c)))
 }
 

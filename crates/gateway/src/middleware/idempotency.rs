@@ -22,13 +22,20 @@ const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The middleware function.
-pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = match req.headers().get(&IDEMPOTENCY_KEY) {
         Some(v) if req.method() == Method::POST => v.to_str().ok().map(str::to_owned),
         _ => return Ok(next.call(req).await?.map_into_boxed_body()),
     };
     let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 255) else {
-        return Err(ApiError(loket_common::Error::invalid("Idempotency-Key", "must be 1 to 255 visible characters")).into());
+        return Err(ApiError(loket_common::Error::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible characters",
+        ))
+        .into());
     };
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
@@ -41,7 +48,10 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     while let Some(chunk) = payload.next().await {
         body.extend_from_slice(&chunk?);
         if body.len() > limit {
-            let e = loket_common::Error::new(Code::PayloadTooLarge, format!("The request body exceeds {limit} bytes."));
+            let e = loket_common::Error::new(
+                Code::PayloadTooLarge,
+                format!("The request body exceeds {limit} bytes."),
+            );
             return Err(ApiError(e).into());
         }
     }
@@ -60,15 +70,25 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     let scope = match req.extensions().get::<Principal>() {
         Some(p) => format!("{}:{}", p.tenant_id, p.subject),
         None => {
-            let auth = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
-            format!("anonymous:{}", crypto::sha256_hex(&auth.unwrap_or_default()))
+            let auth = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes().to_vec());
+            format!(
+                "anonymous:{}",
+                crypto::sha256_hex(&auth.unwrap_or_default())
+            )
         }
     };
 
     let now = state.clock.now();
     let claim = {
         let (scope, key, hash) = (scope.clone(), key.clone(), request_hash.clone());
-        state.db.write(move |c| idempotency::claim(c, &scope, &key, &hash, now)).await.map_err(ApiError)?
+        state
+            .db
+            .write(move |c| idempotency::claim(c, &scope, &key, &hash, now))
+            .await
+            .map_err(ApiError)?
     };
     if let Claim::Existing(stored) = claim {
         if !crypto::constant_time_eq(stored.request_hash.as_bytes(), request_hash.as_bytes()) {
@@ -85,7 +105,8 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
             );
             return Err(ApiError(e).into());
         };
-        let mut res = HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
+        let mut res =
+            HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
         if let Some(ct) = stored.content_type {
             res.insert_header((CONTENT_TYPE, ct));
         }
@@ -101,25 +122,49 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
         Ok(r) => r.map_into_boxed_body(),
         Err(e) => {
             let (s, k) = (scope, key);
-            let _ = state.db.write(move |c| idempotency::release(c, &s, &k)).await;
+            let _ = state
+                .db
+                .write(move |c| idempotency::release(c, &s, &k))
+                .await;
             return Err(e);
         }
     };
     let status = res.status();
     if status.is_server_error() {
         let (s, k) = (scope, key);
-        let _ = state.db.write(move |c| idempotency::release(c, &s, &k)).await;
+        let _ = state
+            .db
+            .write(move |c| idempotency::release(c, &s, &k))
+            .await;
         return Ok(res);
     }
     let (http_req, http_res) = res.into_parts();
     let headers = http_res.headers().clone();
-    let bytes: Bytes = actix_web::body::to_bytes(http_res.into_body()).await.unwrap_or_default();
-    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let location = headers.get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes: Bytes = actix_web::body::to_bytes(http_res.into_body())
+        .await
+        .unwrap_or_default();
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let location = headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let stored = state
         .db
-        .write(move |c| idempotency::complete(c, &scope, &key, status.as_u16(), content_type.as_deref(), location.as_deref(), &text))
+        .write(move |c| {
+            idempotency::complete(
+                c,
+                &scope,
+                &key,
+                status.as_u16(),
+                content_type.as_deref(),
+                location.as_deref(),
+                &text,
+            )
+        })
         .await;
     if let Err(e) = stored {
         tracing::warn!(error = ?e, "could not store idempotent response");
@@ -128,4 +173,3 @@ pub async fn idempotency(mut req: ServiceRequest, next: Next<impl MessageBody + 
     *out.headers_mut() = headers;
     Ok(ServiceResponse::new(http_req, out))
 }
-

@@ -13,22 +13,35 @@ use crate::middleware::request_id::RequestId;
 use crate::problem::{PROBLEM_JSON, code_for_status, problem_response};
 
 /// The middleware function.
-pub async fn finish_problems(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+pub async fn finish_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
     if status.as_u16() < 400 {
         return Ok(res);
     }
-    let content_type =
-        res.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if content_type.starts_with("application/json") {
         return Ok(res);
     }
-    let request_id = res.request().extensions().get::<RequestId>().map(|r| r.0.clone());
+    let request_id = res
+        .request()
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone());
     let (req, res) = res.into_parts();
     let headers = res.headers().clone();
     let status = res.status();
-    let body = actix_web::body::to_bytes(res.into_body()).await.unwrap_or_default();
+    let body = actix_web::body::to_bytes(res.into_body())
+        .await
+        .unwrap_or_default();
     let mut problem = if content_type.starts_with(PROBLEM_JSON) {
         serde_json::from_slice::<Problem>(&body).unwrap_or_else(|_| generic(status))
     } else {

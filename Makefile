@@ -1,0 +1,46 @@
+# Loket — `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= auto
+
+.DEFAULT_GOAL := help
+.PHONY: help deps run build test fmt fmt-check lint test-sqlite test-postgres contract openapi bench clean-db
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+deps: ## Install system packages the build needs (libpq) when missing
+	@scripts/ensure-build-deps.sh
+
+build: deps ## Build the loket binary (debug)
+	$(CARGO) build --bin loket
+
+run: build ## Build and serve on an embedded SQLite file (loket.db)
+	./target/debug/loket serve
+
+test: deps fmt-check lint test-sqlite test-postgres contract ## Everything CI runs: fmt, clippy, tests on SQLite and PostgreSQL, schemathesis
+	@echo "make test: all checks passed"
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+fmt-check: ## Check formatting
+	$(CARGO) fmt --all -- --check
+
+lint: deps ## Clippy with warnings as errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-sqlite: deps ## Unit and integration tests against SQLite
+	LOKET_TEST_BACKEND=sqlite scripts/nextest.sh
+
+test-postgres: deps ## Integration tests against a throw-away PostgreSQL server
+	LOKET_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" LOKET_TEST_BACKEND=postgres scripts/nextest.sh -p loket-tests
+
+contract: build ## schemathesis against the live /openapi.json
+	tests/contract/schemathesis.sh
+
+openapi: ## Regenerate the committed openapi/openapi.json
+	$(CARGO) run -q --bin loket -- admin openapi > openapi/openapi.json
+
+bench: deps ## Benchmarks (figures, not pass/fail)
+	@echo "no benchmarks yet"
