@@ -17,5 +17,5 @@ pub mod validate;
 pub use error::{Code, Error, InvalidParam, Problem, Result};
 pub use page::{Page, PageQuery};
 pub use permission::{Permission, Permissions};
-pub use principal::{Principal, SubjectKind};
+pub use principal::{Actor, Principal, SubjectKind};
 pub use time::{Clock, SharedClock};

@@ -55,3 +55,26 @@ impl Principal {
         }
     }
 }
+
+/// Who made a change, as recorded in audit events and event envelopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Actor {
+    /// The API account responsible; `None` for operator commands (`loket admin …`).
+    pub api_account_id: Option<Uuid>,
+    /// The impersonated user on whose behalf the account acted.
+    pub user_id: Option<Uuid>,
+}
+
+impl Actor {
+    /// An operator command run on the server itself.
+    pub fn system() -> Self {
+        Actor::default()
+    }
+}
+
+impl Principal {
+    /// The actor to record for changes made by this caller.
+    pub fn actor(&self) -> Actor {
+        Actor { api_account_id: Some(self.api_account_id()), user_id: self.on_behalf_of() }
+    }
+}

@@ -3,6 +3,7 @@
 //! Dependency direction: gateway → domain crates (accounts, …) → storage → common. Nothing
 //! depends on the gateway; domain crates never import actix.
 
+pub mod auth;
 pub mod config;
 pub mod extract;
 pub mod http;

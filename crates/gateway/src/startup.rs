@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use loket_accounts::{Accounts, AccountsConfig};
 use loket_common::SharedClock;
 use loket_storage::{Db, DbConfig};
 use utoipa_swagger_ui::SwaggerUi;
@@ -13,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Settings;
 use crate::http::fallback::{RouteTable, fallback};
 use crate::state::AppState;
-use crate::{extract, http, middleware, openapi};
+use crate::{auth, extract, http, middleware, openapi};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -40,12 +41,21 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
+        let accounts = Accounts::new(
+            db.clone(),
+            clock.clone(),
+            secret_key.clone(),
+            accounts_config(&settings, &public_url),
+        )
+        .await
+        .map_err(|e| format!("cannot load the token signing key: {e:?}"))?;
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
             clock,
             secret_key,
             public_url,
+            accounts,
         });
         let server = build_server(listener, state.clone())?;
         Ok(Application {
@@ -71,6 +81,17 @@ impl Application {
     }
 }
 
+/// The accounts policy from the configuration.
+pub fn accounts_config(settings: &Settings, public_url: &str) -> AccountsConfig {
+    AccountsConfig {
+        issuer: public_url.to_owned(),
+        access_token_ttl: settings.access_token_ttl,
+        refresh_token_ttl: settings.refresh_token_ttl,
+        max_failures: settings.login_max_failures,
+        lockout_seconds: settings.login_lockout,
+    }
+}
+
 fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, String> {
     let doc = openapi::document();
     let routes = web::Data::new(RouteTable::from_openapi(
@@ -82,6 +103,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(middleware::idempotency::idempotency))
+            .wrap(from_fn(auth::authenticate))
             .wrap(from_fn(middleware::problems::finish_problems))
             .wrap(from_fn(middleware::request_id::request_id))
             .app_data(state.clone())

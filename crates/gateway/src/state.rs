@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use loket_accounts::Accounts;
 use loket_common::SharedClock;
 use loket_common::crypto::SecretKey;
 use loket_storage::Db;
@@ -20,4 +21,6 @@ pub struct AppState {
     pub secret_key: SecretKey,
     /// The absolute public base URL, without trailing slash (`http://127.0.0.1:8080`).
     pub public_url: String,
+    /// Tenants, users, API accounts and tokens.
+    pub accounts: Accounts,
 }

@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP TABLE signing_keys;
+DROP TABLE used_assertions;
+DROP TABLE revoked_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE api_account_keys;
+DROP TABLE api_accounts;
+DROP TABLE users;
+DROP TABLE tenants;
