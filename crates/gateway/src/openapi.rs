@@ -42,6 +42,8 @@ struct PlatformApi;
 /// The complete document, as served at `/openapi.json` and committed as `openapi/openapi.json`.
 pub fn document() -> OpenApiDoc {
     let mut doc = PlatformApi::openapi();
+    doc.merge(http::oauth::OAuthApi::openapi());
+    doc.merge(http::accounts::AccountsApi::openapi());
     doc.servers = Some(vec![Server::new("/")]);
     add_security_schemes(&mut doc);
     for item in doc.paths.paths.values_mut() {

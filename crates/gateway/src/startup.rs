@@ -111,6 +111,8 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
             .configure(|c| extract::configure(c, max_body))
             .configure(http::health::configure)
             .configure(http::problems::configure)
+            .configure(http::oauth::configure)
+            .service(web::scope("/api/v1").configure(http::accounts::configure))
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
             .route(
                 "/swagger-ui",
