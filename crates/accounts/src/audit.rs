@@ -49,7 +49,12 @@ pub fn record(conn: &mut AnyConnection, c: &Change<'_>) -> Result<()> {
 }
 
 /// The tenant's audit events, newest first, filtered.
-pub fn list(conn: &mut AnyConnection, tenant_id: Uuid, filter: &AuditFilter, page: &PageQuery) -> Result<Page<AuditEvent>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    filter: &AuditFilter,
+    page: &PageQuery,
+) -> Result<Page<AuditEvent>> {
     let limit = page.limit()?;
     let mut q = audit_events::table
         .filter(audit_events::tenant_id.eq(tenant_id.to_string()))
@@ -62,7 +67,11 @@ pub fn list(conn: &mut AnyConnection, tenant_id: Uuid, filter: &AuditFilter, pag
     }
     if let Some(actor) = filter.actor {
         let a = actor.to_string();
-        q = q.filter(audit_events::actor_api_account_id.eq(a.clone()).or(audit_events::actor_user_id.eq(a)));
+        q = q.filter(
+            audit_events::actor_api_account_id
+                .eq(a.clone())
+                .or(audit_events::actor_user_id.eq(a)),
+        );
     }
     if let Some(object) = filter.object_id {
         q = q.filter(audit_events::object_id.eq(object.to_string()));
@@ -75,6 +84,13 @@ pub fn list(conn: &mut AnyConnection, tenant_id: Uuid, filter: &AuditFilter, pag
     }
     let rows = q.load(conn)?;
     let page = Page::from_rows(rows, limit, |r| r.id.clone());
-    let items = page.items.iter().map(AuditEventRow::to_api).collect::<Result<Vec<_>>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+    let items = page
+        .items
+        .iter()
+        .map(AuditEventRow::to_api)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }

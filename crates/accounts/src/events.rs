@@ -16,9 +16,18 @@ pub const ACCOUNTS_DELETE: &str = "Accounts.Delete";
 
 /// The topics this domain emits, with a description (for the webhook topic catalogue).
 pub const TOPICS: &[(&str, &str)] = &[
-    (ACCOUNTS_CREATE, "A user or API account was created; data is its representation (`kind` tells which)."),
-    (ACCOUNTS_UPDATE, "A user or API account was changed; data is its new representation."),
-    (ACCOUNTS_DELETE, "A user or API account was deleted; data is its last representation."),
+    (
+        ACCOUNTS_CREATE,
+        "A user or API account was created; data is its representation (`kind` tells which).",
+    ),
+    (
+        ACCOUNTS_UPDATE,
+        "A user or API account was changed; data is its new representation.",
+    ),
+    (
+        ACCOUNTS_DELETE,
+        "A user or API account was deleted; data is its last representation.",
+    ),
 ];
 
 /// Publishes an event about `object` (its API representation); call inside the transaction.

@@ -47,13 +47,33 @@ pub struct Accounts {
 
 impl Accounts {
     /// Loads (or on first start creates) the JWT signing key and returns the service.
-    pub async fn new(db: Db, clock: SharedClock, key: SecretKey, config: AccountsConfig) -> loket_common::Result<Self> {
+    pub async fn new(
+        db: Db,
+        clock: SharedClock,
+        key: SecretKey,
+        config: AccountsConfig,
+    ) -> loket_common::Result<Self> {
         let signer = signing::Signer::load_or_create(&db, &key, clock.now()).await?;
-        Ok(Accounts { db, clock, key, config: Arc::new(config), signer: Arc::new(signer) })
+        Ok(Accounts {
+            db,
+            clock,
+            key,
+            config: Arc::new(config),
+            signer: Arc::new(signer),
+        })
     }
 
     /// The token and login policy.
     pub fn config(&self) -> &AccountsConfig {
         &self.config
+    }
+
+    /// Whether any tenant exists yet (an empty installation needs `loket admin bootstrap`).
+    pub async fn has_tenants(&self) -> loket_common::Result<bool> {
+        use diesel::prelude::*;
+        use loket_storage::schema::tenants;
+        self.db
+            .read(|c| Ok(tenants::table.count().get_result::<i64>(c)? > 0))
+            .await
     }
 }

@@ -140,8 +140,16 @@ impl AuditEventRow {
             id: ids::parse_stored(&self.id)?,
             tenant_id: ids::parse_stored(&self.tenant_id)?,
             actor: AuditActor {
-                api_account_id: self.actor_api_account_id.as_deref().map(ids::parse_stored).transpose()?,
-                user_id: self.actor_user_id.as_deref().map(ids::parse_stored).transpose()?,
+                api_account_id: self
+                    .actor_api_account_id
+                    .as_deref()
+                    .map(ids::parse_stored)
+                    .transpose()?,
+                user_id: self
+                    .actor_user_id
+                    .as_deref()
+                    .map(ids::parse_stored)
+                    .transpose()?,
             },
             action: self.action.clone(),
             object_type: self.object_type.clone(),

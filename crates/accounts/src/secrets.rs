@@ -38,10 +38,18 @@ pub fn new_credentials(key: &SecretKey, id: &str, username: &str) -> Result<NewC
     let password_hash = hash_password(&password)?;
     let secret = random_bytes(20);
     let totp = totp(secret.clone(), username)?;
-    let otpauth_uri = totp.to_url().map_err(|e| Error::internal(std::io::Error::other(e.to_string())))?;
+    let otpauth_uri = totp
+        .to_url()
+        .map_err(|e| Error::internal(std::io::Error::other(e.to_string())))?;
     let totp_secret = totp.secret().to_base32();
     let totp_sealed = key.seal(&secret, &ApiAccountRow::totp_context(id))?;
-    Ok(NewCredentials { password, password_hash, totp_secret, totp_sealed, otpauth_uri })
+    Ok(NewCredentials {
+        password,
+        password_hash,
+        totp_secret,
+        totp_sealed,
+        otpauth_uri,
+    })
 }
 
 fn totp(secret: Vec<u8>, username: &str) -> Result<Totp> {
@@ -64,7 +72,9 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 /// Whether `password` matches the stored hash (constant time inside argon2).
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 /// Spends the same time as a real verification, for unknown usernames.
@@ -85,7 +95,9 @@ pub fn check_totp(secret: Vec<u8>, code: &str, unix_time: u64) -> Option<u64> {
 
 /// Runs CPU-heavy work (Argon2) off the async executor.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(Error::internal)
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Error::internal)
 }
 
 #[cfg(test)]
@@ -115,10 +127,15 @@ mod tests {
         assert!(verify_password(&c.password, &c.password_hash));
         assert!(!verify_password("wrong", &c.password_hash));
         assert!(c.password_hash.starts_with("$argon2id$"));
-        assert!(c.otpauth_uri.starts_with("otpauth://totp/Loket:tenant.user?"));
+        assert!(
+            c.otpauth_uri
+                .starts_with("otpauth://totp/Loket:tenant.user?")
+        );
         assert_eq!(c.totp_secret.len(), 32);
         assert!(!c.totp_sealed.contains(&c.totp_secret));
-        let opened = key.open(&c.totp_sealed, &ApiAccountRow::totp_context("id-1")).unwrap();
+        let opened = key
+            .open(&c.totp_sealed, &ApiAccountRow::totp_context("id-1"))
+            .unwrap();
         assert_eq!(opened.len(), 20);
     }
 }

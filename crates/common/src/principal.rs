@@ -75,6 +75,9 @@ impl Actor {
 impl Principal {
     /// The actor to record for changes made by this caller.
     pub fn actor(&self) -> Actor {
-        Actor { api_account_id: Some(self.api_account_id()), user_id: self.on_behalf_of() }
+        Actor {
+            api_account_id: Some(self.api_account_id()),
+            user_id: self.on_behalf_of(),
+        }
     }
 }

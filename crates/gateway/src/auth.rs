@@ -19,17 +19,24 @@ use crate::state::AppState;
 struct AuthFailure(String);
 
 /// The middleware function.
-pub async fn authenticate(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let token = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_owned());
     if let (Some(token), Some(state)) = (token, req.app_data::<web::Data<AppState>>().cloned()) {
         match state.accounts.authenticate(&token).await {
             Ok(principal) => {
-                tracing::Span::current().record("subject", tracing::field::display(principal.subject));
+                tracing::Span::current()
+                    .record("subject", tracing::field::display(principal.subject));
                 req.extensions_mut().insert(principal);
             }
             Err(e) if e.code == Code::Unauthorized => {

@@ -5,9 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use loket_accounts::Accounts;
+use loket_accounts::api::NewTenant;
 use loket_common::crypto::SecretKey;
 use loket_common::time::SystemClock;
+use loket_common::{Actor, SharedClock};
+use loket_gateway::startup::accounts_config;
 use loket_gateway::{Application, Settings, config, telemetry};
+use loket_storage::{Db, DbConfig};
 
 #[derive(Parser)]
 #[command(name = "loket", version, about = "Loket: headless REST/OAuth2 back office.", after_long_help = env_help())]
@@ -29,6 +34,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Create a tenant and its first API account (superadmin + platform:admin) and print
+    /// the account's credentials. Works while the server runs; refuses an existing tenant name.
+    Bootstrap {
+        /// The tenant (organisation) name.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON: tenant_id, api_account_id, username, password, totp_secret, otpauth_uri.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a fresh random LOKET_SECRET_KEY.
     GenerateKey,
     /// Print the OpenAPI document (what `make openapi` commits as openapi/openapi.json).
@@ -55,19 +70,99 @@ fn load_settings() -> Result<Settings, String> {
 async fn serve() -> Result<(), String> {
     let settings = load_settings()?;
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
-    let url = app.state().public_url.clone();
+    let state = app.state();
+    let url = state.public_url.clone();
     tracing::info!("Loket listening on {url} — Swagger UI: {url}/swagger-ui/");
+    if !state.accounts.has_tenants().await.unwrap_or(true) {
+        tracing::info!(
+            "The database is empty. Create the first tenant and API account with:\n\n    \
+             cargo run -q --bin loket -- admin bootstrap --tenant \"My organisation\"\n\n\
+             (or ./target/debug/loket admin bootstrap …, with the same LOKET_* settings). It prints the \
+             username, password and TOTP secret; log in at POST {url}/oauth/token as the README shows."
+        );
+    }
     app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn bootstrap(tenant: String, json: bool) -> Result<(), String> {
+    let settings = load_settings()?;
+    let secret_key = settings.resolve_secret_key().map_err(|e| e.0)?;
+    let db_config = DbConfig {
+        backend: settings.database.clone(),
+        pool_size: 2,
+    };
+    let db = tokio::task::spawn_blocking(move || Db::connect(&db_config))
+        .await
+        .map_err(|e| e.to_string())??;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.addr));
+    let clock: SharedClock = Arc::new(SystemClock);
+    let accounts = Accounts::new(
+        db,
+        clock,
+        secret_key,
+        accounts_config(&settings, &public_url),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let created = accounts
+        .create_tenant(
+            Actor::system(),
+            NewTenant {
+                name: tenant,
+                default_culture: None,
+            },
+            true,
+        )
+        .await
+        .map_err(|e| e.detail)?;
+    if json {
+        let out = serde_json::json!({
+            "tenant_id": created.tenant.id,
+            "api_account_id": created.api_account.id,
+            "username": created.username,
+            "password": created.password,
+            "totp_secret": created.totp_secret,
+            "otpauth_uri": created.otpauth_uri,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "Created tenant \"{}\" ({}) and its API account (superadmin, platform:admin).\n\n\
+             username:     {}\npassword:     {}\ntotp_secret:  {}\notpauth_uri:  {}\n\n\
+             These are shown once. Add the TOTP secret to an authenticator app (or use the otpauth URI),\n\
+             then log in with the password followed by the current 6-digit code:\n\n  \
+             curl -s {public_url}/oauth/token -d grant_type=password -d username={} --data-urlencode \"password={}<CODE>\"",
+            created.tenant.name,
+            created.tenant.id,
+            created.username,
+            created.password,
+            created.totp_secret,
+            created.otpauth_uri,
+            created.username,
+            created.password,
+        );
+    }
+    Ok(())
+}
+
+fn runtime(f: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(f)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(serve())),
+        Command::Serve => runtime(serve()),
+        Command::Admin {
+            command: AdminCommand::Bootstrap { tenant, json },
+        } => runtime(bootstrap(tenant, json)),
         Command::Admin {
             command: AdminCommand::GenerateKey,
         } => {

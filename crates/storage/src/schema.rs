@@ -31,8 +31,6 @@ diesel::table! {
     }
 }
 
-
-
 diesel::table! {
     /// Organisations; every record belongs to one (R-TEN).
     tenants (id) {
