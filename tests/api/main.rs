@@ -3,6 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
+mod agenda;
+mod cli;
 mod helpers;
+mod mail;
 mod oauth;
 mod platform;
+mod webhooks;

@@ -110,3 +110,51 @@ async fn swagger_ui_is_served_from_the_binary() {
         .unwrap();
     assert!(init.contains("/openapi.json"));
 }
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies_are_clear_4xx_problems() {
+    let app = crate::helpers::spawn_app_with(&[("LOKET_MAX_BODY_BYTES", "1024")]).await;
+    let (_, token) = app.admin_token("T").await;
+    let big = format!(r#"{{"name":"{}","email":"a@example.org"}}"#, "x".repeat(4096));
+    let res = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.json::<Value>().await.unwrap()["type"], "/problems/payload-too-large");
+
+    let res = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["type"], "/problems/malformed-request");
+
+    let res = app.client.post(app.url("/api/v1/users")).bearer_auth(&token).body("name=x").send().await.unwrap();
+    assert_eq!(res.status(), 415);
+
+    // Nothing was written by any of them.
+    let users: Value = app.client.get(app.url("/api/v1/users")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(users["items"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn operations_without_a_token_answer_401_with_www_authenticate() {
+    let app = spawn_app().await;
+    let res = app.get("/api/v1/users").await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert_eq!(res.json::<Value>().await.unwrap()["type"], "/problems/unauthorized");
+    let res = app.client.get(app.url("/api/v1/users")).bearer_auth("not.a.jwt").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}

@@ -20,12 +20,30 @@ done
 
 AUTH=()
 if "$BIN" admin --help 2>/dev/null | grep -q bootstrap; then
-    TOKEN="$("$VENV/bin/python" tests/contract/token.py "$BIN" "http://127.0.0.1:$PORT")"
+    TOKEN="$("$VENV/bin/python" tests/contract/get_token.py "$BIN" "http://127.0.0.1:$PORT")"
     AUTH=(-H "Authorization: Bearer $TOKEN")
 fi
 
+# The examples in examples/ run against the same server, each with its own tenant (TOTP codes are single use).
+run_example() {
+    local creds
+    creds="$("$BIN" admin bootstrap --tenant "$1" --json)"
+    LOKET_URL="http://127.0.0.1:$PORT" \
+    LOKET_USERNAME="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["username"])' <<<"$creds")" \
+    LOKET_PASSWORD="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["password"])' <<<"$creds")" \
+    LOKET_TOTP_SECRET="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["totp_secret"])' <<<"$creds")" \
+    "${@:2}"
+}
+if [ ${#AUTH[@]} -gt 0 ]; then
+    echo "--- examples/curl_login.sh"
+    run_example "Curl example" bash examples/curl_login.sh
+    echo "--- examples/python_client.py"
+    run_example "Python example" bash -c '"$0" examples/python_client.py --url "$LOKET_URL" --username "$LOKET_USERNAME" --password "$LOKET_PASSWORD" --totp-secret "$LOKET_TOTP_SECRET"' "$VENV/bin/python"
+    echo "examples ran"
+fi
+
 status=0
-"$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
+PYTHONPATH="$ROOT/tests/contract" SCHEMATHESIS_HOOKS=hooks "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
     --checks all \
     --workers 2 \
     --max-examples "${LOKET_SCHEMATHESIS_EXAMPLES:-30}" \

@@ -26,10 +26,21 @@ pub struct Tenant {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
-    #[schema(example = "Arbodienst Noord")]
+    /// 1 to 200 characters, not only spaces, no control characters; unique (case-insensitive).
+    #[schema(
+        example = "Arbodienst Noord",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Defaults to `nl-NL`.
-    #[schema(example = "nl-NL")]
+    #[schema(
+        example = "nl-NL",
+        min_length = 5,
+        max_length = 5,
+        pattern = r"^[a-z]{2}-[A-Z]{2}$"
+    )]
     pub default_culture: Option<String>,
 }
 
@@ -37,8 +48,18 @@ pub struct NewTenant {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantChanges {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    #[schema(example = "en-GB")]
+    #[schema(
+        example = "en-GB",
+        min_length = 5,
+        max_length = 5,
+        pattern = r"^[a-z]{2}-[A-Z]{2}$"
+    )]
     pub default_culture: Option<String>,
 }
 
@@ -82,12 +103,23 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(example = "Anna de Vries")]
+    #[schema(
+        example = "Anna de Vries",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    #[schema(example = "anna@example.org")]
+    /// Unique within the tenant (case-insensitive; stored in lower case).
+    #[schema(example = "anna@example.org", format = "email", max_length = 254)]
     pub email: String,
     /// Defaults to the tenant's default culture.
-    #[schema(example = "nl-NL")]
+    #[schema(
+        example = "nl-NL",
+        min_length = 5,
+        max_length = 5,
+        pattern = r"^[a-z]{2}-[A-Z]{2}$"
+    )]
     pub language: Option<String>,
     /// Defaults to none. The caller cannot grant permissions it does not hold itself.
     #[serde(default)]
@@ -100,8 +132,15 @@ pub struct NewUser {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
+    #[schema(min_length = 5, max_length = 5, pattern = r"^[a-z]{2}-[A-Z]{2}$")]
     pub language: Option<String>,
     pub permissions: Option<Permissions>,
     pub active: Option<bool>,
@@ -133,7 +172,12 @@ pub struct ApiAccount {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiAccount {
-    #[schema(example = "Portal integration")]
+    #[schema(
+        example = "Portal integration",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// The caller cannot grant permissions it does not hold itself.
     #[serde(default)]
@@ -147,6 +191,11 @@ pub struct NewApiAccount {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiAccountChanges {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     pub permissions: Option<Permissions>,
     pub active: Option<bool>,
@@ -183,7 +232,7 @@ pub struct ApiAccountKey {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiAccountKey {
-    #[schema(value_type = Object, example = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "key-1"}))]
+    #[schema(schema_with = crate::directory::public_jwk_schema, example = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "key-1"}))]
     pub jwk: serde_json::Value,
 }
 

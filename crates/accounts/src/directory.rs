@@ -57,18 +57,42 @@ const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "
 // ---------------------------------------------------------------------------------------------
 // Pure helpers: validation, slugs, usernames, keys.
 
-/// A trimmed, non-empty text of at most `max` characters (also before trimming, so the rule
-/// is exactly the `maxLength` the OpenAPI document states).
+/// A name: at most `max` characters, no control characters, not only white space. Exactly the
+/// `minLength`/`maxLength`/`pattern` of the OpenAPI document, so what the document admits is
+/// accepted and what it refuses is refused.
 fn check_text(v: &mut Validator, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
         v.fail(field, format!("must be at most {max} characters"));
-    } else {
-        v.text(field, value, max);
+    } else if value.chars().any(char::is_control) {
+        v.fail(field, "must not contain control characters");
+    } else if value.trim().is_empty() {
+        v.fail(field, "must not be empty");
     }
 }
 
+/// An e-mail address: RFC 5322 dot-atom local part and a host name of letters, digits and
+/// hyphens, with a dot (quoted local parts and address literals are not taken).
 fn check_email(v: &mut Validator, field: &str, value: &str) {
-    v.email(field, value);
+    const ATEXT: &str = "!#$%&'*+-/=?^_`{|}~";
+    let strict = value.len() <= EMAIL_MAX
+        && loket_common::validate::is_email(value)
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            local.split('.').all(|atom| {
+                !atom.is_empty()
+                    && atom
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ATEXT.contains(c))
+            }) && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+        });
+    if !strict {
+        v.fail(field, "must be an e-mail address");
+    }
 }
 
 /// The stored form of an e-mail address (compared case-insensitively within a tenant).
@@ -244,6 +268,49 @@ const KEY_TYPES: &[KeyType] = &[
 
 /// The regular expression of a base64url member (no padding; no length that cannot decode).
 pub const BASE64URL_PATTERN: &str = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$";
+
+/// The OpenAPI schema of a public JWK, stating exactly what [`check_public_jwk`] accepts.
+pub fn public_jwk_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+    };
+    let string = || ObjectBuilder::new().schema_type(SchemaType::new(Type::String));
+    let one = |value: &str| string().enum_values(Some([value.to_owned()]));
+    let mut variants = OneOfBuilder::new().description(Some(
+        "A public key as a JWK (RFC 7517): Ed25519 (`OKP`), P-256 (`EC`) or RSA of 2048 to 8192 \
+         bits, with a `kid`. Private members (`d`, …) are refused.",
+    ));
+    for t in KEY_TYPES {
+        let mut o = ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .property("kty", one(t.kty))
+            .required("kty")
+            .property(
+                "kid",
+                string().min_length(Some(1)).max_length(Some(KID_MAX)),
+            )
+            .required("kid")
+            .property("alg", one(t.alg))
+            .property("use", one("sig"))
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        if let Some(crv) = t.crv {
+            o = o.property("crv", one(crv)).required("crv");
+        }
+        for m in t.members {
+            o = o
+                .property(
+                    m.name,
+                    string()
+                        .pattern(Some(BASE64URL_PATTERN))
+                        .min_length(Some(m.min))
+                        .max_length(Some(m.max)),
+                )
+                .required(m.name);
+        }
+        variants = variants.item(o);
+    }
+    Schema::OneOf(variants.build())
+}
 
 /// A checked public key: its `kid`, algorithm and canonical JWK.
 #[derive(Debug)]
@@ -1151,7 +1218,7 @@ impl Accounts {
     }
 
     /// Changes an API account. Deactivating it or changing its permissions ends its sessions
-    /// at once; an account cannot deactivate itself.
+    /// at once; an account can do neither to itself (its own token would die mid-session).
     pub async fn update_api_account(
         &self,
         p: &Principal,
@@ -1185,6 +1252,12 @@ impl Accounts {
                 let active = changes.active.filter(|a| *a != row.active);
                 if let Some(x) = &permissions {
                     check_grant(&p, x, &current)?;
+                    if p.api_account_id() == id {
+                        return Err(Error::conflict(
+                            "An API account cannot change its own permissions; use another \
+                             account to change them.",
+                        ));
+                    }
                 }
                 let mut fields = Vec::new();
                 for (present, field) in [
@@ -1297,8 +1370,15 @@ impl Accounts {
 
     /// Replaces the password and TOTP secret of an API account (returned once) and ends all
     /// its sessions: access tokens by the `token_version` bump, refresh tokens by revocation.
+    /// Another account does it: a leaked access token cannot be turned into fresh credentials
+    /// that lock the owner out.
     pub async fn rotate_secret(&self, p: &Principal, id: Uuid) -> Result<ApiAccountCreated> {
         p.require(Permission::AccountsWrite)?;
+        if p.api_account_id() == id {
+            return Err(Error::conflict(
+                "An API account cannot rotate its own secret; use another account to rotate it.",
+            ));
+        }
         let tenant = p.tenant_id;
         let row = self.db.read(move |c| load_account(c, tenant, id)).await?;
         check_manage(p, "API account", &stored_permissions(&row.permissions))?;
@@ -1531,6 +1611,36 @@ mod tests {
         let c = slug_candidate(&"a".repeat(40), 12);
         assert_eq!(c.len(), SLUG_MAX);
         assert!(c.ends_with("-12"));
+    }
+
+    #[test]
+    fn names_and_emails_are_checked_as_the_document_states() {
+        let check = |name: &str| {
+            let mut v = Validator::new();
+            check_text(&mut v, "name", name, 5);
+            v.finish().is_ok()
+        };
+        assert!(check("Anna"));
+        assert!(check(" a  "));
+        assert!(!check(""));
+        assert!(!check(" \u{3000} "));
+        assert!(!check("a\tb"));
+        assert!(!check("abcdef"));
+        assert!(!check("  abcd"));
+        let email = |e: &str| {
+            let mut v = Validator::new();
+            check_email(&mut v, "email", e);
+            v.finish().is_ok()
+        };
+        assert!(email("anna.de-vries+x@example.org"));
+        assert!(email("o'neil@sub.example.co"));
+        assert!(!email("anna@example"));
+        assert!(!email("a..b@example.org"));
+        assert!(!email("a@@example.org"));
+        assert!(!email("a@-x.org"));
+        assert!(!email("a@x_y.org"));
+        assert!(!email("\"q r\"@example.org"));
+        assert!(!email("ü@example.org"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod audit;
 pub mod directory;
 pub mod events;
+pub mod lookup;
 pub mod model;
 pub mod oauth;
 pub mod secrets;

@@ -4,11 +4,22 @@
 //! A cursor is opaque to clients: base64url of the sort key of the last item returned.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{Code, Error, Result};
+
+/// Unpadded base64url as the `cursor` pattern states it: trailing bits are not checked.
+const CURSOR: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -23,6 +34,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page; omit for the first page.
+    #[param(pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$")]
     pub cursor: Option<String>,
 }
 
@@ -44,11 +56,12 @@ impl PageQuery {
         let Some(c) = &self.cursor else {
             return Ok(None);
         };
-        URL_SAFE_NO_PAD
+        // Whatever the documented pattern admits is taken (a cursor not handed out by this API
+        // merely starts somewhere); anything else is refused.
+        CURSOR
             .decode(c)
             .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(Some)
+            .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
             .ok_or_else(|| Error::new(Code::InvalidCursor, "The cursor is not valid."))
     }
 }

@@ -13,8 +13,7 @@ use utoipa::ToSchema;
 macro_rules! permissions {
     ($( $variant:ident => ($name:literal, $desc:literal), )*) => {
         /// One permission (OAuth2 scope).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
-        #[schema(as = String)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Permission { $( #[doc = $desc] $variant, )* }
 
         impl Permission {
@@ -68,6 +67,19 @@ impl fmt::Display for Permission {
     }
 }
 
+/// In the OpenAPI document a permission is one of the catalogue's scope names.
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A permission (OAuth2 scope) from the catalogue."))
+            .enum_values(Some(Permission::ALL.iter().map(|p| p.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for Permission {}
+
 impl Serialize for Permission {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -83,7 +95,7 @@ impl<'de> Deserialize<'de> for Permission {
 
 /// A set of permissions, as granted to an account or carried by a token.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(value_type = Vec<String>)]
+#[schema(value_type = Vec<Permission>)]
 pub struct Permissions(BTreeSet<Permission>);
 
 impl Permissions {

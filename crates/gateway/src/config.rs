@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use loket_common::crypto::SecretKey;
+use loket_mail::{MailConfig, PlatformMail, SmtpUrl};
 use loket_storage::BackendKind;
+use loket_webhooks::WebhooksConfig;
+use loket_webhooks::config::{RetrySchedule, parse_duration};
+use loket_webhooks::ssrf::AllowList;
 
 /// Every variable this version understands, with its meaning (printed by `loket --help`).
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -58,6 +62,50 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "LOKET_LOGIN_LOCKOUT",
         "lockout duration in seconds (default 900)",
     ),
+    (
+        "LOKET_WEBHOOK_ALLOWED_HOSTS",
+        "comma-separated host names, addresses and CIDR blocks webhook receivers may reach over plain http and on private addresses, e.g. 127.0.0.1,::1 (default none)",
+    ),
+    (
+        "LOKET_WEBHOOK_RETRY_SCHEDULE",
+        "waits before the retries of a failed webhook delivery, units s/m/h/d (default 1h,2h,6h,24h)",
+    ),
+    (
+        "LOKET_WEBHOOK_TIMEOUT",
+        "seconds a webhook receiver or its token endpoint has to answer (default 10)",
+    ),
+    (
+        "LOKET_WEBHOOK_CONCURRENCY",
+        "webhook requests in flight at most, overall (default 256)",
+    ),
+    (
+        "LOKET_WEBHOOK_RECEIVER_CONCURRENCY",
+        "webhook requests in flight at most, per receiver (default 32)",
+    ),
+    (
+        "LOKET_WEBHOOK_DISABLE_AFTER",
+        "a webhook receiver failing this long without a single success is disabled, units s/m/h/d (default 5d)",
+    ),
+    (
+        "LOKET_MAIL_RETRY_SCHEDULE",
+        "waits before the retries of a mail that failed temporarily (4xx, DNS, connection, TLS), units s/m/h/d (default 1m,5m,30m,2h,6h)",
+    ),
+    (
+        "LOKET_PLATFORM_SMTP_URL",
+        "the platform's mail server for cross-tenant mail and tenants without a sender: smtps://user:pass@host:465 or smtp://user:pass@host:587?tls=starttls (never plain text; default none)",
+    ),
+    (
+        "LOKET_PLATFORM_SENDER",
+        "the From of platform mail, e.g. Loket <noreply@example.org> (required with LOKET_PLATFORM_SMTP_URL)",
+    ),
+    (
+        "LOKET_SMTP_CA_FILE",
+        "PEM file of extra root certificates trusted for SMTP servers (private CAs); certificates are always verified (default none)",
+    ),
+    (
+        "LOKET_SMTP_TIMEOUT",
+        "seconds each step of an SMTP conversation may take (default 30)",
+    ),
 ];
 
 /// The parsed configuration.
@@ -89,6 +137,10 @@ pub struct Settings {
     pub login_max_failures: i32,
     /// Lockout duration (s).
     pub login_lockout: i64,
+    /// Webhook delivery policy.
+    pub webhooks: WebhooksConfig,
+    /// Mail: retry schedule, platform server and sender, trusted roots.
+    pub mail: MailConfig,
 }
 
 /// A configuration error: one line naming the variable.
@@ -201,6 +253,8 @@ impl Settings {
                 )));
             }
         };
+        let webhooks = webhooks_config(&vars)?;
+        let mail = mail_config(&vars)?;
         let settings = Settings {
             database,
             pool_size,
@@ -215,6 +269,8 @@ impl Settings {
             refresh_token_ttl: vars.positive("LOKET_REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
             login_max_failures: vars.positive("LOKET_LOGIN_MAX_FAILURES", 5)? as i32,
             login_lockout: vars.positive("LOKET_LOGIN_LOCKOUT", 900)?,
+            webhooks,
+            mail,
         };
         Ok((settings, warnings))
     }
@@ -252,6 +308,88 @@ impl Settings {
             ))),
         }
     }
+}
+
+fn webhooks_config(vars: &Vars) -> Result<WebhooksConfig, ConfigError> {
+    let defaults = WebhooksConfig::default();
+    let allowed_hosts = match vars.get("LOKET_WEBHOOK_ALLOWED_HOSTS") {
+        None => AllowList::default(),
+        Some(v) => AllowList::parse(v)
+            .map_err(|e| ConfigError(format!("LOKET_WEBHOOK_ALLOWED_HOSTS: {e}")))?,
+    };
+    let retry_schedule = match vars.get("LOKET_WEBHOOK_RETRY_SCHEDULE") {
+        None => RetrySchedule::default(),
+        Some(v) => RetrySchedule::parse(v)
+            .map_err(|e| ConfigError(format!("LOKET_WEBHOOK_RETRY_SCHEDULE: {e}")))?,
+    };
+    let disable_after = match vars.get("LOKET_WEBHOOK_DISABLE_AFTER") {
+        None => defaults.disable_after,
+        Some(v) => parse_duration(v)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "LOKET_WEBHOOK_DISABLE_AFTER: `{v}` is not a duration such as 5d or 12h"
+                ))
+            })?,
+    };
+    Ok(WebhooksConfig {
+        allowed_hosts,
+        retry_schedule,
+        timeout: std::time::Duration::from_secs(
+            vars.positive("LOKET_WEBHOOK_TIMEOUT", defaults.timeout.as_secs() as i64)? as u64,
+        ),
+        concurrency: vars.positive("LOKET_WEBHOOK_CONCURRENCY", defaults.concurrency as i64)?
+            as usize,
+        receiver_concurrency: vars.positive(
+            "LOKET_WEBHOOK_RECEIVER_CONCURRENCY",
+            defaults.receiver_concurrency as i64,
+        )? as usize,
+        disable_after,
+        ..defaults
+    })
+}
+
+fn mail_config(vars: &Vars) -> Result<MailConfig, ConfigError> {
+    let retry_schedule = match vars.get("LOKET_MAIL_RETRY_SCHEDULE") {
+        None => loket_mail::RetrySchedule::default(),
+        Some(v) => loket_mail::RetrySchedule::parse(v)
+            .map_err(|e| ConfigError(format!("LOKET_MAIL_RETRY_SCHEDULE: {e}")))?,
+    };
+    let server = vars
+        .get("LOKET_PLATFORM_SMTP_URL")
+        .map(|v| {
+            SmtpUrl::parse(v).map_err(|e| ConfigError(format!("LOKET_PLATFORM_SMTP_URL: {e}")))
+        })
+        .transpose()?;
+    let sender = vars
+        .get("LOKET_PLATFORM_SENDER")
+        .map(|v| {
+            loket_mail::config::parse_mailbox(v)
+                .map_err(|e| ConfigError(format!("LOKET_PLATFORM_SENDER: {e}")))
+        })
+        .transpose()?;
+    let platform = match (server, sender) {
+        (Some(server), Some(sender)) => Some(PlatformMail { server, sender }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError(
+                "LOKET_PLATFORM_SENDER: required with LOKET_PLATFORM_SMTP_URL, e.g. Loket <noreply@example.org>".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError(
+                "LOKET_PLATFORM_SMTP_URL: required with LOKET_PLATFORM_SENDER, e.g. smtps://user:pass@smtp.example.org:465".into(),
+            ));
+        }
+    };
+    Ok(MailConfig {
+        retry_schedule,
+        platform,
+        ca_file: vars.get("LOKET_SMTP_CA_FILE").map(PathBuf::from),
+        timeout: std::time::Duration::from_secs(vars.positive("LOKET_SMTP_TIMEOUT", 30)? as u64),
+        ..MailConfig::default()
+    })
 }
 
 /// `loket.db` keeps its key in `loket.db.key`.
@@ -317,6 +455,10 @@ mod tests {
             ("LOKET_DATABASE_URL", "mysql://x"),
             ("LOKET_SECRET_KEY", "short"),
             ("LOKET_LOG_FORMAT", "xml"),
+            ("LOKET_WEBHOOK_ALLOWED_HOSTS", "10.0.0.0/99"),
+            ("LOKET_WEBHOOK_RETRY_SCHEDULE", "1h,soon"),
+            ("LOKET_WEBHOOK_TIMEOUT", "0"),
+            ("LOKET_WEBHOOK_DISABLE_AFTER", "5"),
         ] {
             let e = Settings::from_vars(vars(&[(k, v)])).unwrap_err();
             assert!(e.0.starts_with(k), "{e}");
@@ -333,6 +475,28 @@ mod tests {
         .unwrap();
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("LOKET_ADRR"));
+    }
+
+    #[test]
+    fn mail_settings_never_allow_plain_text() {
+        let (s, _) = Settings::from_vars(vars(&[
+            ("LOKET_PLATFORM_SMTP_URL", "smtp://u:p@mail.example.org:587?tls=starttls"),
+            ("LOKET_PLATFORM_SENDER", "Loket <noreply@example.org>"),
+            ("LOKET_MAIL_RETRY_SCHEDULE", "1s,2s"),
+        ]))
+        .unwrap();
+        let platform = s.mail.platform.unwrap();
+        assert_eq!(platform.server.port, 587);
+        assert_eq!(s.mail.retry_schedule.retries(), 2);
+        for (k, v) in [
+            ("LOKET_PLATFORM_SMTP_URL", "smtp://u:p@mail.example.org:25"),
+            ("LOKET_PLATFORM_SMTP_URL", "smtp://mail.example.org?tls=none"),
+            ("LOKET_MAIL_RETRY_SCHEDULE", "soon"),
+            ("LOKET_SMTP_TIMEOUT", "0"),
+        ] {
+            let e = Settings::from_vars(vars(&[(k, v)])).unwrap_err();
+            assert!(e.0.starts_with(k), "{e}");
+        }
     }
 
     #[test]

@@ -7,12 +7,14 @@ pub mod auth;
 pub mod config;
 pub mod extract;
 pub mod http;
+pub mod mail;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -44,6 +44,12 @@ pub fn document() -> OpenApiDoc {
     let mut doc = PlatformApi::openapi();
     doc.merge(http::oauth::OAuthApi::openapi());
     doc.merge(http::accounts::AccountsApi::openapi());
+    doc.merge(http::agenda::AgendaApi::openapi());
+    doc.merge(http::consultation_types::ConsultationTypesApi::openapi());
+    doc.merge(http::appointments::AppointmentsApi::openapi());
+    doc.merge(http::call_requests::CallRequestsApi::openapi());
+    doc.merge(http::mail::MailApi::openapi());
+    doc.merge(http::webhooks::WebhooksApi::openapi());
     doc.servers = Some(vec![Server::new("/")]);
     add_security_schemes(&mut doc);
     for item in doc.paths.paths.values_mut() {

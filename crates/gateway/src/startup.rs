@@ -8,7 +8,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use loket_accounts::{Accounts, AccountsConfig};
 use loket_common::SharedClock;
+use loket_mail::Mail;
 use loket_storage::{Db, DbConfig};
+use loket_webhooks::Webhooks;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
@@ -49,6 +51,30 @@ impl Application {
         )
         .await
         .map_err(|e| format!("cannot load the token signing key: {e:?}"))?;
+        let webhooks = Webhooks::new(
+            db.clone(),
+            clock.clone(),
+            secret_key.clone(),
+            settings.webhooks.clone(),
+            crate::webhooks::catalogue(),
+            Arc::new(crate::webhooks::Accounts),
+        )?;
+        let mail = Mail::new(
+            db.clone(),
+            clock.clone(),
+            secret_key.clone(),
+            settings.mail.clone(),
+            Arc::new(crate::mail::Accounts),
+        )?;
+        let agenda = loket_agenda_core::AgendaCore::new(db.clone(), clock.clone());
+        let consultation_types =
+            loket_consultation_types::ConsultationTypes::new(db.clone(), clock.clone());
+        let appointments = loket_appointments::Appointments::new(
+            db.clone(),
+            clock.clone(),
+            Arc::new(loket_call_requests::Link),
+        );
+        let call_requests = loket_call_requests::CallRequests::new(db.clone(), clock.clone());
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
@@ -56,6 +82,12 @@ impl Application {
             secret_key,
             public_url,
             accounts,
+            agenda,
+            consultation_types,
+            appointments,
+            call_requests,
+            webhooks,
+            mail,
         });
         let server = build_server(listener, state.clone())?;
         Ok(Application {
@@ -75,9 +107,14 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the process is stopped.
+    /// Serves until the process is stopped; the webhook delivery worker runs meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.state.webhooks.start();
+        self.state.mail.start();
+        let result = self.server.await;
+        self.state.webhooks.stop();
+        self.state.mail.stop();
+        result
     }
 }
 
@@ -112,7 +149,16 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
             .configure(http::health::configure)
             .configure(http::problems::configure)
             .configure(http::oauth::configure)
-            .service(web::scope("/api/v1").configure(http::accounts::configure))
+            .service(
+                web::scope("/api/v1")
+                    .configure(http::accounts::configure)
+                    .configure(http::agenda::configure)
+                    .configure(http::consultation_types::configure)
+                    .configure(http::appointments::configure)
+                    .configure(http::call_requests::configure)
+                    .configure(http::mail::configure)
+                    .configure(http::webhooks::configure),
+            )
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
             .route(
                 "/swagger-ui",

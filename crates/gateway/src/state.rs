@@ -3,9 +3,15 @@
 use std::sync::Arc;
 
 use loket_accounts::Accounts;
+use loket_agenda_core::AgendaCore;
+use loket_appointments::Appointments;
+use loket_call_requests::CallRequests;
 use loket_common::SharedClock;
 use loket_common::crypto::SecretKey;
+use loket_consultation_types::ConsultationTypes;
+use loket_mail::Mail;
 use loket_storage::Db;
+use loket_webhooks::Webhooks;
 
 use crate::config::Settings;
 
@@ -23,4 +29,16 @@ pub struct AppState {
     pub public_url: String,
     /// Tenants, users, API accounts and tokens.
     pub accounts: Accounts,
+    /// Agenda: employees, staff, trigger rules and tasks.
+    pub agenda: AgendaCore,
+    /// Agenda: consultation types and product parameters.
+    pub consultation_types: ConsultationTypes,
+    /// Agenda: appointments, procedures and reminders.
+    pub appointments: Appointments,
+    /// Agenda: call requests, availabilities and planning.
+    pub call_requests: CallRequests,
+    /// Webhook receivers, deliveries and the delivery worker.
+    pub webhooks: Webhooks,
+    /// Mail servers, senders, templates, the outbox and its worker.
+    pub mail: Mail,
 }

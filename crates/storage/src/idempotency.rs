@@ -61,24 +61,37 @@ pub fn claim(
             .filter(idempotency_keys::created_at.lt(expired)),
     )
     .execute(conn)?;
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::scope.eq(scope),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_hash.eq(request_hash),
-            idempotency_keys::state.eq("in_progress"),
-            idempotency_keys::created_at.eq(time::to_db(now)),
-        ))
-        .execute(conn);
+    let stored = |conn: &mut AnyConnection| {
+        idempotency_keys::table
+            .filter(idempotency_keys::scope.eq(scope))
+            .filter(idempotency_keys::key.eq(key))
+            .select(StoredResponse::as_select())
+            .first(conn)
+            .optional()
+    };
+    if let Some(row) = stored(conn)? {
+        return Ok(Claim::Existing(row));
+    }
+    // In a savepoint: on PostgreSQL a failed statement (a concurrent claim of the same key)
+    // would otherwise abort the whole transaction.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::scope.eq(scope),
+                idempotency_keys::key.eq(key),
+                idempotency_keys::request_hash.eq(request_hash),
+                idempotency_keys::state.eq("in_progress"),
+                idempotency_keys::created_at.eq(time::to_db(now)),
+            ))
+            .execute(c)
+    });
     match inserted {
         Ok(_) => Ok(Claim::Claimed),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            let row = idempotency_keys::table
-                .filter(idempotency_keys::scope.eq(scope))
-                .filter(idempotency_keys::key.eq(key))
-                .select(StoredResponse::as_select())
-                .first(conn)?;
-            Ok(Claim::Existing(row))
+            match stored(conn)? {
+                Some(row) => Ok(Claim::Existing(row)),
+                None => Err(DieselError::NotFound.into()),
+            }
         }
         Err(e) => Err(e.into()),
     }

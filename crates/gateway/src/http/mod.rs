@@ -1,7 +1,13 @@
 //! HTTP handlers, one module per domain, each with `#[utoipa::path]` docs and a `configure`.
 
 pub mod accounts;
+pub mod agenda;
+pub mod appointments;
+pub mod call_requests;
+pub mod consultation_types;
 pub mod fallback;
 pub mod health;
+pub mod mail;
 pub mod oauth;
 pub mod problems;
+pub mod webhooks;

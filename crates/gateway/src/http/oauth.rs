@@ -121,22 +121,9 @@ fn is_form(req: &HttpRequest) -> bool {
     ))]
 #[post("/oauth/token")]
 pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    if !is_form(&req) {
-        return oauth_error(&OAuthError {
-            error: "invalid_request",
-            description: "The body must be application/x-www-form-urlencoded.".into(),
-            status: 400,
-        });
-    }
-    let form: TokenRequest = match serde_urlencoded::from_bytes(&body) {
+    let form: TokenRequest = match parse_form(&req, &body) {
         Ok(f) => f,
-        Err(e) => {
-            return oauth_error(&OAuthError {
-                error: "invalid_request",
-                description: format!("Invalid form: {e}."),
-                status: 400,
-            });
-        }
+        Err(e) => return oauth_error(&e),
     };
     match state
         .accounts
@@ -148,21 +135,22 @@ pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
     }
 }
 
-fn parse_token_form(req: &HttpRequest, body: &[u8]) -> Result<TokenForm, HttpResponse> {
+/// Parses an `application/x-www-form-urlencoded` body; anything else is `invalid_request`.
+fn parse_form<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, OAuthError> {
+    let invalid = |description: String| OAuthError {
+        error: "invalid_request",
+        description,
+        status: 400,
+    };
     if !is_form(req) {
-        return Err(oauth_error(&OAuthError {
-            error: "invalid_request",
-            description: "The body must be application/x-www-form-urlencoded.".into(),
-            status: 400,
-        }));
+        return Err(invalid(
+            "The body must be application/x-www-form-urlencoded.".into(),
+        ));
     }
-    serde_urlencoded::from_bytes(body).map_err(|e| {
-        oauth_error(&OAuthError {
-            error: "invalid_request",
-            description: format!("Invalid form: {e}."),
-            status: 400,
-        })
-    })
+    serde_urlencoded::from_bytes(body).map_err(|e| invalid(format!("Invalid form: {e}.")))
 }
 
 /// RFC 7662 token introspection. Authenticate with a bearer token; an account may inspect its
@@ -180,9 +168,9 @@ pub async fn introspect(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    let form = match parse_token_form(&req, &body) {
+    let form: TokenForm = match parse_form(&req, &body) {
         Ok(f) => f,
-        Err(res) => return Ok(res),
+        Err(e) => return Ok(oauth_error(&e)),
     };
     let answer = state.accounts.introspect(&caller, &form.token).await?;
     Ok(no_store(HttpResponse::Ok().json(answer)))
@@ -203,9 +191,9 @@ pub async fn revoke(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    let form = match parse_token_form(&req, &body) {
+    let form: TokenForm = match parse_form(&req, &body) {
         Ok(f) => f,
-        Err(res) => return Ok(res),
+        Err(e) => return Ok(oauth_error(&e)),
     };
     state.accounts.revoke(&form.token).await?;
     Ok(no_store(HttpResponse::Ok().finish()))

@@ -1,0 +1,38 @@
+//! Read-only look-ups other domains may use inside their own transactions (they never query
+//! the accounts tables themselves).
+
+use diesel::prelude::*;
+use loket_common::{Permissions, Result};
+use loket_storage::AnyConnection;
+use loket_storage::schema::api_accounts;
+use uuid::Uuid;
+
+use crate::model::stored_permissions;
+
+/// Whether API account `id` of `tenant_id` is active, and its permissions; `None` when the
+/// tenant has no such account.
+pub fn api_account_grant(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(bool, Permissions)>> {
+    let row: Option<(bool, String)> = api_accounts::table
+        .filter(api_accounts::id.eq(id.to_string()))
+        .filter(api_accounts::tenant_id.eq(tenant_id.to_string()))
+        .select((api_accounts::active, api_accounts::permissions))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(active, p)| (active, stored_permissions(&p))))
+}
+
+/// Whether `tenant_id` has a user with this id (e.g. the assignee of an agenda task).
+pub fn user_exists(conn: &mut AnyConnection, tenant_id: Uuid, id: Uuid) -> Result<bool> {
+    use loket_storage::schema::users;
+    let found: Option<String> = users::table
+        .filter(users::id.eq(id.to_string()))
+        .filter(users::tenant_id.eq(tenant_id.to_string()))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}

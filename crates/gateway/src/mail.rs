@@ -1,0 +1,40 @@
+//! Wires the mail domain to the accounts domain: the tenant's default culture and the language
+//! of a recipient who is one of the tenant's users choose the template. The mail crate depends
+//! on no other domain; this module does.
+//!
+//! The two look-ups read the accounts tables directly because `loket_accounts::lookup` has no
+//! such functions yet; they belong there (`tenant_culture`, `user_language`).
+
+use diesel::prelude::*;
+use loket_common::Result;
+use loket_storage::AnyConnection;
+use loket_storage::schema::{tenants, users};
+use uuid::Uuid;
+
+/// Tenants and users, as the mail domain needs them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Accounts;
+
+impl loket_mail::Directory for Accounts {
+    fn tenant_culture(&self, conn: &mut AnyConnection, tenant_id: Uuid) -> Result<Option<String>> {
+        Ok(tenants::table
+            .find(tenant_id.to_string())
+            .select(tenants::default_culture)
+            .first(conn)
+            .optional()?)
+    }
+
+    fn user_language(
+        &self,
+        conn: &mut AnyConnection,
+        tenant_id: Uuid,
+        email: &str,
+    ) -> Result<Option<String>> {
+        Ok(users::table
+            .filter(users::tenant_id.eq(tenant_id.to_string()))
+            .filter(users::email.eq(email.to_lowercase()))
+            .select(users::language)
+            .first(conn)
+            .optional()?)
+    }
+}

@@ -1,0 +1,12 @@
+DROP TABLE tasks;
+DROP TABLE trigger_rules;
+DROP TABLE call_requests;
+DROP TABLE reminders;
+DROP TABLE procedures;
+DROP TABLE appointment_no_shows;
+DROP TABLE appointments;
+DROP TABLE product_parameters;
+DROP TABLE availabilities;
+DROP TABLE consultation_types;
+DROP TABLE staff;
+DROP TABLE employees;
