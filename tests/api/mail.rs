@@ -155,6 +155,9 @@ impl Smtp {
 impl Drop for Smtp {
     fn drop(&mut self) {
         self.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -1743,4 +1746,63 @@ async fn mail_needs_the_mail_manage_permission() {
         .await
         .unwrap();
     assert_eq!(none.status(), 401);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tenant's default sender (`PATCH /tenants/{id}`, R-VERIFY).
+
+#[tokio::test]
+async fn a_tenant_names_only_a_verified_sender_as_its_default() {
+    let smtp = Smtp::start();
+    let app = mail_app(&[]).await;
+    let (admin, token) = app.admin_token("Default sender").await;
+    let tenant_path = format!("/api/v1/tenants/{}", admin.tenant_id);
+    let server = add_server(&app, &token, smtp.implicit, "implicit").await;
+    let server = server["id"].as_str().unwrap().to_owned();
+    let unverified = json_of(
+        post(
+            &app,
+            &token,
+            &format!("/api/v1/mail-servers/{server}/senders"),
+            json!({"name": "Pending", "address": "pending@loket.test"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    // An unverified sender is refused, and the rename in the same request does not happen.
+    problem(
+        patch(
+            &app,
+            &token,
+            &tenant_path,
+            json!({"name": "Renamed", "default_sender_id": unverified["id"]}),
+        )
+        .await,
+        409,
+        "sender-unverified",
+    )
+    .await;
+    let tenant = json_of(get(&app, &token, &tenant_path).await, 200).await;
+    assert_eq!(tenant["name"], "Default sender");
+    assert_eq!(tenant["default_sender_id"], Value::Null);
+
+    // A sender of another tenant does not exist for this one.
+    let (_, other) = app.admin_token("Someone else").await;
+    let theirs = add_server(&app, &other, smtp.implicit, "implicit").await;
+    let theirs = verified_sender(&app, &other, &smtp, theirs["id"].as_str().unwrap(), "Theirs", "theirs@loket.test").await;
+    problem(patch(&app, &token, &tenant_path, json!({"default_sender_id": theirs["id"]})).await, 404, "not-found").await;
+
+    let sender = verified_sender(&app, &token, &smtp, &server, "Loket", "noreply@loket.test").await;
+    let tenant = json_of(patch(&app, &token, &tenant_path, json!({"default_sender_id": sender["id"]})).await, 200).await;
+    assert_eq!(tenant["default_sender_id"], sender["id"]);
+    let tenant = json_of(get(&app, &token, &tenant_path).await, 200).await;
+    assert_eq!(tenant["default_sender_id"], sender["id"]);
+    let settings = json_of(get(&app, &token, "/api/v1/mail/settings").await, 200).await;
+    assert_eq!(settings["default_sender_id"], sender["id"]);
+
+    // `null` goes back to the platform default.
+    let tenant = json_of(patch(&app, &token, &tenant_path, json!({"default_sender_id": null})).await, 200).await;
+    assert_eq!(tenant["default_sender_id"], Value::Null);
 }

@@ -593,7 +593,6 @@ async fn deliveries_are_signed_verifiably_and_logged_byte_for_byte() {
     let wrong = format!("whsec_{}", STANDARD.encode([1u8; 32]));
     assert!(standardwebhooks_verify(&wrong, hit).is_err());
     // The log has it, with the exact body and the webhook-id.
-    wait_until("the log", Duration::from_secs(5), || true).await;
     let mut log = Vec::new();
     for _ in 0..100 {
         log = deliveries(&app, &token, &receiver_id).await;
@@ -792,7 +791,7 @@ async fn failed_deliveries_follow_the_schedule_and_are_given_up_after_the_fourth
             "retried too early: {gaps:?}"
         );
         assert!(
-            *g < Duration::from_millis(2500),
+            *g < Duration::from_millis(3500),
             "retried too late: {gaps:?}"
         );
     }
@@ -990,17 +989,6 @@ async fn a_deleted_receiver_gets_nothing_but_its_log_stays_readable() {
         post(
             &app,
             &token,
-            &format!("/api/v1/webhooks/receivers/{id}/test"),
-            json!({})
-        )
-        .await
-        .status(),
-        409
-    );
-    assert_eq!(
-        post(
-            &app,
-            &token,
             &format!(
                 "/api/v1/webhooks/deliveries/{}/redeliver",
                 log[0]["id"].as_str().unwrap()
@@ -1019,7 +1007,24 @@ async fn a_deleted_receiver_gets_nothing_but_its_log_stays_readable() {
         Some(json!({"name": "again"})),
     )
     .await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 404);
+    for path in [
+        format!("/api/v1/webhooks/receivers/{id}/test"),
+        format!("/api/v1/webhooks/receivers/{id}/rotate-secret"),
+    ] {
+        assert_eq!(
+            post(&app, &token, &path, json!({})).await.status(),
+            409,
+            "{path}"
+        );
+    }
+    // On its own it is gone; the list and the log above still show it.
+    assert_eq!(
+        get(&app, &token, &format!("/api/v1/webhooks/receivers/{id}"))
+            .await
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -1282,7 +1287,7 @@ async fn a_slow_receiver_does_not_delay_the_others() {
     let app = spawn_app_with(&vars).await;
     let (admin, token) = app.admin_token("Arbodienst Noord").await;
     let slow = spawn_receiver(|_, _| Reply {
-        delay: Duration::from_secs(5),
+        delay: Duration::from_secs(9),
         ..Reply::status(200)
     })
     .await;
@@ -1303,13 +1308,13 @@ async fn a_slow_receiver_does_not_delay_the_others() {
     for _ in 0..30 {
         publish(&app, admin.tenant_id, "Accounts.Create").await;
     }
-    wait_until("every fast delivery", Duration::from_secs(4), || {
+    wait_until("every fast delivery", Duration::from_secs(8), || {
         fast.answered().len() == 30
     })
     .await;
     let took = start.elapsed();
     assert!(
-        took < Duration::from_secs(4),
+        took < Duration::from_secs(8),
         "the fast receiver waited {took:?}"
     );
     // The slow one holds only its own share of the workers.

@@ -9,7 +9,7 @@ VENV="$(scripts/ensure-python.sh)"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/loket"
 WORK="$(mktemp -d)"
 PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-export LOKET_DATABASE_URL="sqlite://$WORK/loket.db" LOKET_ADDR="127.0.0.1:$PORT" LOKET_LOG="warn"
+export LOKET_DATABASE_URL="sqlite://$WORK/loket.db" LOKET_ADDR="127.0.0.1:$PORT" LOKET_LOG="warn" LOKET_SMTP_TIMEOUT=3
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -18,6 +18,9 @@ pub struct Tenant {
     /// Culture code used when a recipient has none (`nl-NL`).
     #[schema(example = "nl-NL")]
     pub default_culture: String,
+    /// The verified sender that ticket mail, reminders and verification mails go out from;
+    /// `null` means the platform default.
+    pub default_sender_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -61,6 +64,10 @@ pub struct TenantChanges {
         pattern = r"^[a-z]{2}-[A-Z]{2}$"
     )]
     pub default_culture: Option<String>,
+    /// A verified sender of one of the tenant's mail servers (R-VERIFY), or `null` for the
+    /// platform default.
+    #[serde(default, deserialize_with = "present")]
+    pub default_sender_id: Option<Option<Uuid>>,
 }
 
 /// A new tenant and the credentials of its first superadmin API account, shown once.
@@ -291,4 +298,13 @@ pub struct Me {
     pub acting_api_account_id: Option<Uuid>,
     /// The permissions this token carries.
     pub permissions: Permissions,
+}
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }

@@ -54,6 +54,15 @@ const ATTEMPTS: usize = 3;
 /// JWK members that only private keys have.
 const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
+/// The tenant's representation with the settings other domains own.
+fn tenant_with_settings(c: &mut AnyConnection, id: Uuid, settings: Option<&dyn crate::TenantSettings>) -> Result<Tenant> {
+    let mut tenant = load_tenant(c, id)?.to_api()?;
+    if let Some(s) = settings {
+        tenant.default_sender_id = s.default_sender(c, id)?;
+    }
+    Ok(tenant)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers: validation, slugs, usernames, keys.
 
@@ -774,7 +783,8 @@ impl Accounts {
         if id != p.tenant_id {
             return Err(Error::not_found("tenant"));
         }
-        self.db.read(move |c| load_tenant(c, id)?.to_api()).await
+        let settings = self.tenant_settings.clone();
+        self.db.read(move |c| tenant_with_settings(c, id, settings.as_deref())).await
     }
 
     /// Renames the caller's tenant or changes its default culture. The slug stays as it was,
@@ -799,6 +809,10 @@ impl Accounts {
         v.finish()?;
         let actor = p.actor();
         let now = self.clock.now();
+        let settings = self.tenant_settings.clone();
+        if changes.default_sender_id.is_some() && settings.is_none() {
+            return Err(Error::invalid("default_sender_id", "mail is not available on this server"));
+        }
         self.db
             .write(move |c| {
                 let row = load_tenant(c, id)?;
@@ -819,8 +833,14 @@ impl Accounts {
                 if culture.is_some() {
                     fields.push("default_culture");
                 }
+                if let (Some(sender), Some(s)) = (changes.default_sender_id, settings.as_deref())
+                    && s.default_sender(c, id)? != sender
+                {
+                    s.set_default_sender(c, id, sender, now)?;
+                    fields.push("default_sender_id");
+                }
                 if fields.is_empty() {
-                    return row.to_api();
+                    return tenant_with_settings(c, id, settings.as_deref());
                 }
                 diesel::update(tenants::table.find(id.to_string()))
                     .set((
@@ -842,7 +862,7 @@ impl Accounts {
                         at: now,
                     },
                 )?;
-                load_tenant(c, id)?.to_api()
+                tenant_with_settings(c, id, settings.as_deref())
             })
             .await
     }

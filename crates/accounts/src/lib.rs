@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use loket_common::SharedClock;
 use loket_common::crypto::SecretKey;
-use loket_storage::Db;
+use loket_storage::{AnyConnection, Db};
+use uuid::Uuid;
 
 /// Token and login policy.
 #[derive(Debug, Clone)]
@@ -36,6 +37,22 @@ pub struct AccountsConfig {
     pub lockout_seconds: i64,
 }
 
+/// Tenant settings that other domains own, reached without a crate dependency: the gateway
+/// implements this with their public service functions. They run inside the accounts
+/// transaction, so `PATCH /tenants/{id}` stays one atomic change.
+pub trait TenantSettings: Send + Sync {
+    /// The tenant's default sender (the mail domain's), if set.
+    fn default_sender(&self, conn: &mut AnyConnection, tenant: Uuid) -> loket_common::Result<Option<Uuid>>;
+    /// Sets or clears the default sender; refuses a sender that cannot be used (R-VERIFY).
+    fn set_default_sender(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        sender: Option<Uuid>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> loket_common::Result<()>;
+}
+
 /// The accounts service: every operation on tenants, users, API accounts and tokens.
 #[derive(Clone)]
 pub struct Accounts {
@@ -44,6 +61,7 @@ pub struct Accounts {
     key: SecretKey,
     config: Arc<AccountsConfig>,
     signer: Arc<signing::Signer>,
+    tenant_settings: Option<Arc<dyn TenantSettings>>,
 }
 
 impl Accounts {
@@ -61,7 +79,14 @@ impl Accounts {
             key,
             config: Arc::new(config),
             signer: Arc::new(signer),
+            tenant_settings: None,
         })
+    }
+
+    /// Connects the tenant settings other domains own (see [`TenantSettings`]).
+    pub fn with_tenant_settings(mut self, settings: Arc<dyn TenantSettings>) -> Self {
+        self.tenant_settings = Some(settings);
+        self
     }
 
     /// The token and login policy.

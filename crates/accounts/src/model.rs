@@ -34,6 +34,7 @@ impl TenantRow {
             name: self.name.clone(),
             slug: self.slug.clone(),
             default_culture: self.default_culture.clone(),
+            default_sender_id: None,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
         })

@@ -215,6 +215,7 @@ pub enum TriggerAction {
         /// The user the task is for (a user of the tenant).
         assignee_user_id: Option<Uuid>,
         /// The task is due this many days after the event (0 to 365); no due date when absent.
+        #[serde(default, deserialize_with = "crate::check::int::opt_u32")]
         due_in_days: Option<u32>,
     },
     /// Publishes a `TriggerRules.Fired` event (delivered to webhook receivers subscribed to it)

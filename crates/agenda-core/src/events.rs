@@ -16,7 +16,7 @@ use crate::triggers;
 macro_rules! topics {
     ($( $variant:ident => ($name:literal, $desc:literal), )*) => {
         /// An agenda event topic (`Resource.Action`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum Topic { $( #[doc = $desc] #[serde(rename = $name)] $variant, )* }
 
         impl Topic {
@@ -58,6 +58,19 @@ topics! {
     CallRequestsPlan => ("CallRequests.Plan", "A call request was planned: an appointment was booked for it; data is its representation (with `appointment_id`)."),
     TriggerRulesFired => ("TriggerRules.Fired", "A trigger rule with the `emit_topic` action fired; data: `rule_id`, `rule_name`, `event` (topic), `object_id` and the event's `data`."),
 }
+
+/// In the OpenAPI document a topic is one of the catalogue's names.
+impl utoipa::PartialSchema for Topic {
+    fn schema() -> utoipa::openapi::RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some("An agenda event topic."))
+            .enum_values(Some(Topic::ALL.iter().map(|t| t.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Topic {}
 
 impl Topic {
     /// The resource part of the topic (`Appointments`).

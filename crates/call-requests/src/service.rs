@@ -226,6 +226,10 @@ impl CallRequests {
                 if plan_it {
                     require_autoplan(c, tenant)?;
                 }
+                loket_agenda_core::employees::ensure_exists(c, tenant, new.employee_id)?;
+                if let Some(s) = new.preferred_staff_id {
+                    staff::info(c, tenant, s)?;
+                }
                 let type_id = match new.consultation_type_id {
                     Some(t) => t,
                     None => parameters::default_consultation_type(c, tenant)?.ok_or_else(|| {
@@ -237,9 +241,6 @@ impl CallRequests {
                     })?,
                 };
                 type_rules::for_call_request(c, tenant, type_id, new.employee_id)?;
-                if let Some(s) = new.preferred_staff_id {
-                    staff::info(c, tenant, s)?;
-                }
                 let id = ids::new_id();
                 let at = to_db(now);
                 diesel::insert_into(call_requests::table)

@@ -67,6 +67,7 @@ impl ReminderRecipient {
 pub struct DefaultReminder {
     /// Minutes before the start (0 to 43200, i.e. 30 days).
     #[schema(example = 1440, minimum = 0, maximum = 43200)]
+    #[serde(deserialize_with = "loket_agenda_core::check::int::u32")]
     pub minutes_before: u32,
     pub channel: ReminderChannel,
     pub recipient: ReminderRecipient,
@@ -111,6 +112,7 @@ pub struct NewConsultationType {
     pub name: String,
     /// 5 to 480 minutes.
     #[schema(example = 30, minimum = 5, maximum = 480)]
+    #[serde(deserialize_with = "loket_agenda_core::check::int::u32")]
     pub duration_minutes: u32,
     /// Defaults to `false`.
     pub is_no_show: Option<bool>,
@@ -128,6 +130,7 @@ pub struct NewConsultationType {
     pub billing_code: Option<String>,
     /// 0 to 100000000 (one million in the currency); defaults to 0.
     #[schema(example = 12500, minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "loket_agenda_core::check::int::opt_i64")]
     pub amount_cents: Option<i64>,
     /// Defaults to `true`.
     pub active: Option<bool>,
@@ -145,6 +148,7 @@ pub struct ConsultationTypeChanges {
     )]
     pub name: Option<String>,
     #[schema(minimum = 5, maximum = 480)]
+    #[serde(default, deserialize_with = "loket_agenda_core::check::int::opt_u32")]
     pub duration_minutes: Option<u32>,
     pub is_no_show: Option<bool>,
     pub requires_contact: Option<bool>,
@@ -154,6 +158,7 @@ pub struct ConsultationTypeChanges {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 50, pattern = r"^[A-Za-z0-9._-]+$")]
     pub billing_code: Option<Option<String>>,
     #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "loket_agenda_core::check::int::opt_i64")]
     pub amount_cents: Option<i64>,
     pub active: Option<bool>,
 }
@@ -196,14 +201,22 @@ pub struct ProductParameter {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// `PUT /product-parameters/{code}`.
+/// `PUT /product-parameters/CalculateAvailabilitiesForAppointmentRequest` (and other flags).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ParameterValue {
-    /// `0` or `1` for a flag; a consultation type id or `null` for
-    /// `Consultation.DefaultConsultationType`.
-    #[schema(schema_with = parameter_value_schema)]
-    pub value: serde_json::Value,
+pub struct FlagValue {
+    /// `1` (on) or `0` (off); `null` resets the default.
+    #[schema(minimum = 0, maximum = 1)]
+    #[serde(default, deserialize_with = "loket_agenda_core::check::int::opt_u32")]
+    pub value: Option<u32>,
+}
+
+/// `PUT /product-parameters/Consultation.DefaultConsultationType`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationTypeValue {
+    /// A consultation type of the tenant (a no-show type is allowed); `null` for none.
+    pub value: Option<Uuid>,
 }
 
 /// The schema of a parameter value: `0`, `1`, a UUID or `null`.

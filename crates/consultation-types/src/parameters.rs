@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::ConsultationTypes;
-use crate::api::{ParameterType, ParameterValue, ProductParameter};
+use crate::api::{ParameterType, ProductParameter};
 use crate::types;
 
 /// Turns availability calculation and "save and plan" of call requests on (1) or off (0).
@@ -105,6 +105,7 @@ pub fn default_consultation_type(conn: &mut AnyConnection, tenant: Uuid) -> Resu
 fn checked(conn: &mut AnyConnection, tenant: Uuid, s: &Spec, value: Value) -> Result<Value> {
     match s.value_type {
         ParameterType::Flag => match value.as_f64() {
+            None if value.is_null() => Ok((s.default)()),
             Some(0.0) => Ok(json!(0)),
             Some(1.0) => Ok(json!(1)),
             _ => Err(Error::invalid("value", "must be 0 or 1")),
@@ -161,19 +162,20 @@ impl ConsultationTypes {
         self.db.read(move |c| to_api(c, tenant, s)).await
     }
 
-    /// Sets a product parameter.
+    /// Sets a product parameter: `0`/`1` (or `null` for the default) for a flag, a
+    /// consultation type id or `null` for a type.
     pub async fn set_parameter(
         &self,
         p: &Principal,
         code: &str,
-        new: ParameterValue,
+        value: Value,
     ) -> Result<ProductParameter> {
         p.require(Permission::AgendaWrite)?;
         let s = spec(code)?;
         let (tenant, now) = (p.tenant_id, self.clock.now());
         self.db
             .write(move |c| {
-                let value = checked(c, tenant, s, new.value)?.to_string();
+                let value = checked(c, tenant, s, value)?.to_string();
                 let at = to_db(now);
                 let n = diesel::update(
                     product_parameters::table

@@ -480,7 +480,10 @@ mod tests {
     #[test]
     fn mail_settings_never_allow_plain_text() {
         let (s, _) = Settings::from_vars(vars(&[
-            ("LOKET_PLATFORM_SMTP_URL", "smtp://u:p@mail.example.org:587?tls=starttls"),
+            (
+                "LOKET_PLATFORM_SMTP_URL",
+                "smtp://u:p@mail.example.org:587?tls=starttls",
+            ),
             ("LOKET_PLATFORM_SENDER", "Loket <noreply@example.org>"),
             ("LOKET_MAIL_RETRY_SCHEDULE", "1s,2s"),
         ]))
@@ -490,7 +493,10 @@ mod tests {
         assert_eq!(s.mail.retry_schedule.retries(), 2);
         for (k, v) in [
             ("LOKET_PLATFORM_SMTP_URL", "smtp://u:p@mail.example.org:25"),
-            ("LOKET_PLATFORM_SMTP_URL", "smtp://mail.example.org?tls=none"),
+            (
+                "LOKET_PLATFORM_SMTP_URL",
+                "smtp://mail.example.org?tls=none",
+            ),
             ("LOKET_MAIL_RETRY_SCHEDULE", "soon"),
             ("LOKET_SMTP_TIMEOUT", "0"),
         ] {

@@ -38,3 +38,22 @@ impl loket_mail::Directory for Accounts {
             .optional()?)
     }
 }
+
+/// The tenant's default sender, owned by the mail domain, as `PATCH /tenants/{id}` sets it.
+pub struct TenantMail(pub loket_mail::Mail);
+
+impl loket_accounts::TenantSettings for TenantMail {
+    fn default_sender(&self, conn: &mut AnyConnection, tenant: Uuid) -> Result<Option<Uuid>> {
+        self.0.default_sender_in(conn, tenant)
+    }
+
+    fn set_default_sender(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        sender: Option<Uuid>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        loket_mail::set_default_sender_in(conn, tenant, sender, loket_common::time::to_db(at))
+    }
+}

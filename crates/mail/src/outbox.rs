@@ -418,29 +418,8 @@ impl Mail {
         self.inner
             .db
             .write(move |c| {
-                if let Some(id) = update.default_sender_id {
-                    let row = load_tenant_sender(c, tenant, id)?;
-                    usable(c, tenant, &row)?;
-                }
-                let key = tenant.to_string();
-                let sender = update.default_sender_id.map(|s| s.to_string());
-                if load_settings(c, &key)?.is_some() {
-                    diesel::update(mail_settings::table.find(&key))
-                        .set((
-                            mail_settings::default_sender_id.eq(&sender),
-                            mail_settings::updated_at.eq(at),
-                        ))
-                        .execute(c)?;
-                } else {
-                    diesel::insert_into(mail_settings::table)
-                        .values((
-                            mail_settings::tenant_id.eq(&key),
-                            mail_settings::default_sender_id.eq(&sender),
-                            mail_settings::updated_at.eq(at),
-                        ))
-                        .execute(c)?;
-                }
-                SettingsRow::to_api(load_settings(c, &key)?.as_ref())
+                set_default_sender_in(c, tenant, update.default_sender_id, at)?;
+                SettingsRow::to_api(load_settings(c, &tenant.to_string())?.as_ref())
             })
             .await
     }
@@ -463,6 +442,36 @@ impl Mail {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Sets or clears the tenant's default sender inside the caller's transaction. Only a
+/// verified sender of an active server of the tenant may be named (R-VERIFY).
+pub fn set_default_sender_in(
+    c: &mut AnyConnection,
+    tenant: Uuid,
+    sender: Option<Uuid>,
+    at: chrono::NaiveDateTime,
+) -> Result<()> {
+    if let Some(id) = sender {
+        let row = load_tenant_sender(c, tenant, id)?;
+        usable(c, tenant, &row)?;
+    }
+    let key = tenant.to_string();
+    let sender = sender.map(|s| s.to_string());
+    if load_settings(c, &key)?.is_some() {
+        diesel::update(mail_settings::table.find(&key))
+            .set((mail_settings::default_sender_id.eq(&sender), mail_settings::updated_at.eq(at)))
+            .execute(c)?;
+    } else {
+        diesel::insert_into(mail_settings::table)
+            .values((
+                mail_settings::tenant_id.eq(&key),
+                mail_settings::default_sender_id.eq(&sender),
+                mail_settings::updated_at.eq(at),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
 }
 
 fn sender_from(row: SenderRow) -> From {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// One topic receivers can subscribe to.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Topic {
+pub struct WebhookTopic {
     /// `Resource.Action`.
     #[schema(example = "Accounts.Create")]
     pub name: String,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use loket_common::validate::Validator;
-use loket_common::{Error, Page, PageQuery, Permission, Principal, Result, ids, time};
+use loket_common::{Code, Error, Page, PageQuery, Permission, Principal, Result, ids, time};
 use loket_storage::AnyConnection;
 use loket_storage::schema::{webhook_attempts, webhook_deliveries, webhook_receivers};
 use serde_json::json;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::api::{
     Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, NewReceiver, NewReceiverAuth,
-    Receiver, ReceiverChanges, ReceiverWithSecret, Topic,
+    Receiver, ReceiverChanges, ReceiverWithSecret, WebhookTopic,
 };
 use crate::model::{
     AttemptRow, DeliveryRow, NewDelivery, PROTOCOL_OAUTH2, PROTOCOL_WEBSUB, ReceiverRow,
@@ -114,7 +114,7 @@ impl Webhooks {
     }
 
     /// The topic catalogue with descriptions and example bodies.
-    pub fn topics(&self, p: &Principal) -> Result<Vec<Topic>> {
+    pub fn topics(&self, p: &Principal) -> Result<Vec<WebhookTopic>> {
         p.require(Permission::WebhooksManage)?;
         let example_time = DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
             .map(|t| t.with_timezone(&Utc))
@@ -132,7 +132,7 @@ impl Webhooks {
                     example_time,
                     &t.example.to_string(),
                 );
-                Topic {
+                WebhookTopic {
                     name: t.name.clone(),
                     description: t.description.clone(),
                     permission: match required_permission(&t.name) {
@@ -269,7 +269,11 @@ impl Webhooks {
         let tenant = p.tenant_id;
         self.inner
             .db
-            .read(move |c| load_receiver(c, tenant, &id.to_string())?.to_api())
+            .read(move |c| {
+                let row = load_receiver(c, tenant, &id.to_string())?;
+                check_not_deleted(&row)?;
+                row.to_api()
+            })
             .await
     }
 
@@ -311,9 +315,7 @@ impl Webhooks {
             .db
             .write(move |c| {
                 let row = load_receiver(c, p.tenant_id, &id)?;
-                if row.deleted_at.is_some() {
-                    return Err(Error::conflict("A deleted receiver cannot be changed."));
-                }
+                check_not_deleted(&row)?;
                 if let Some(account) = api_account_id {
                     check_account(c, directory.as_ref(), &p, account)?;
                     diesel::update(webhook_receivers::table.find(&id))
@@ -645,6 +647,21 @@ fn load_delivery(c: &mut AnyConnection, tenant: Uuid, id: &str) -> Result<(Deliv
         .first(c)
         .optional()?
         .ok_or_else(|| Error::not_found("webhook delivery"))
+}
+
+/// A deleted receiver stays in the list and its log stays readable, but on its own it answers
+/// `404 not-found` (it is gone), so it can no longer be read or changed.
+fn check_not_deleted(r: &ReceiverRow) -> Result<()> {
+    if r.deleted_at.is_some() {
+        return Err(Error::new(
+            Code::NotFound,
+            format!(
+                "The receiver was deleted. It stays in the list, and its log stays readable at /api/v1/webhooks/receivers/{}/deliveries.",
+                r.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_live(r: &ReceiverRow) -> Result<()> {

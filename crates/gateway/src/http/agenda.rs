@@ -3,20 +3,23 @@
 //! Thin handlers: extract the caller, the path and the body, call one `AgendaCore` method
 //! (which checks the permission and the rules), answer JSON.
 
+use actix_web::dev::Payload;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
 use loket_agenda_core::api::{
     Employee, EmployeeChanges, NewEmployee, NewStaff, NewTask, NewTriggerRule, ObjectRef,
     ObjectType, Staff, StaffChanges, StaffRole, Task, TaskChanges, TaskFilter, TriggerAction,
     TriggerRule, TriggerRuleChanges,
 };
 use loket_agenda_core::events::Topic;
-use loket_common::{Page, PageQuery, Problem};
+use loket_common::{Error, Page, PageQuery, Problem};
+use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The employees, staff, trigger rules and tasks part of the OpenAPI document.
@@ -71,6 +74,50 @@ use crate::state::AppState;
 )]
 pub struct AgendaApi;
 
+/// A JSON request body that must be an object (serde alone would also read a struct from an
+/// array, which the documented schemas refuse). Malformed JSON, a wrong content type or an
+/// oversized body answer as for `web::Json`; a body of the wrong shape answers 422 naming the
+/// field.
+pub(crate) struct Body<T>(pub T);
+
+impl<T> Body<T> {
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = json.await?.into_inner();
+            if !value.is_object() {
+                return Err(ApiError(Error::invalid("body", "must be a JSON object")).into());
+            }
+            serde_json::from_value::<T>(value).map(Body).map_err(|e| {
+                let msg = e.to_string();
+                let name = field_named(&msg).unwrap_or_else(|| "body".to_owned());
+                ApiError(Error::invalid(name, msg)).into()
+            })
+        })
+    }
+}
+
+/// serde names the offending field in backticks: "missing field `name`", "unknown field `x`".
+fn field_named(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    let field = &msg[start..start + len];
+    (!field.is_empty()
+        && field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+    .then(|| field.to_owned())
+}
+
 pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((LOCATION, location))
@@ -105,7 +152,7 @@ async fn list_employees(
 async fn create_employee(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewEmployee>,
+    body: Body<NewEmployee>,
 ) -> ApiResult<HttpResponse> {
     let e = state
         .agenda
@@ -138,7 +185,7 @@ async fn update_employee(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<EmployeeChanges>,
+    body: Body<EmployeeChanges>,
 ) -> ApiResult<HttpResponse> {
     let e = state
         .agenda
@@ -195,7 +242,7 @@ async fn list_staff(
 async fn create_staff(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewStaff>,
+    body: Body<NewStaff>,
 ) -> ApiResult<HttpResponse> {
     let s = state
         .agenda
@@ -231,7 +278,7 @@ async fn update_staff(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<StaffChanges>,
+    body: Body<StaffChanges>,
 ) -> ApiResult<HttpResponse> {
     let s = state
         .agenda
@@ -284,12 +331,15 @@ async fn list_trigger_rules(
 #[utoipa::path(post, path = "/api/v1/trigger-rules", tag = "agenda",
     security(("oauth2" = ["agenda:write"])),
     request_body = NewTriggerRule,
-    responses((status = 201, description = "The new trigger rule.", body = TriggerRule,
-        headers(("Location" = String, description = "The URL of the new trigger rule.")))))]
+    responses(
+        (status = 201, description = "The new trigger rule.", body = TriggerRule,
+            headers(("Location" = String, description = "The URL of the new trigger rule."))),
+        (status = 404, description = "An id in the body names no user of the tenant.", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn create_trigger_rule(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewTriggerRule>,
+    body: Body<NewTriggerRule>,
 ) -> ApiResult<HttpResponse> {
     let r = state
         .agenda
@@ -325,7 +375,7 @@ async fn update_trigger_rule(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<TriggerRuleChanges>,
+    body: Body<TriggerRuleChanges>,
 ) -> ApiResult<HttpResponse> {
     let r = state
         .agenda
@@ -375,12 +425,15 @@ async fn list_tasks(
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "agenda",
     security(("oauth2" = ["agenda:write"])),
     request_body = NewTask,
-    responses((status = 201, description = "The new task.", body = Task,
-        headers(("Location" = String, description = "The URL of the new task.")))))]
+    responses(
+        (status = 201, description = "The new task.", body = Task,
+            headers(("Location" = String, description = "The URL of the new task."))),
+        (status = 404, description = "An id in the body names no user of the tenant.", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn create_task(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewTask>,
+    body: Body<NewTask>,
 ) -> ApiResult<HttpResponse> {
     let t = state.agenda.create_task(&caller, body.into_inner()).await?;
     Ok(created(format!("/api/v1/tasks/{}", t.id), &t))
@@ -410,7 +463,7 @@ async fn update_task(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<TaskChanges>,
+    body: Body<TaskChanges>,
 ) -> ApiResult<HttpResponse> {
     let t = state
         .agenda

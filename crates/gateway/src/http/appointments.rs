@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::http::agenda::created;
+use crate::http::agenda::{Body, created};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -88,13 +88,14 @@ async fn list_appointments(
     responses(
         (status = 201, description = "The new appointment.", body = Appointment,
             headers(("Location" = String, description = "The URL of the new appointment."))),
+        (status = 404, description = "An id in the body names no employee, staff member or consultation type of the tenant.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`double-booking`: the staff member has an overlapping appointment.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed, `noshow-select` (R-NOSHOW-SELECT) or `contact` (R-CONTACT).", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_appointment(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewAppointment>,
+    body: Body<NewAppointment>,
 ) -> ApiResult<HttpResponse> {
     let a = state
         .appointments
@@ -131,7 +132,7 @@ async fn update_appointment(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<AppointmentChanges>,
+    body: Body<AppointmentChanges>,
 ) -> ApiResult<HttpResponse> {
     let a = state
         .appointments
@@ -215,7 +216,7 @@ async fn reschedule(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<Reschedule>,
+    body: Body<Reschedule>,
 ) -> ApiResult<HttpResponse> {
     let a = state
         .appointments
@@ -238,7 +239,7 @@ async fn lapse(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<Lapse>,
+    body: Body<Lapse>,
 ) -> ApiResult<HttpResponse> {
     let a = state
         .appointments
@@ -262,7 +263,7 @@ async fn no_show(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<NoShow>,
+    body: Body<NoShow>,
 ) -> ApiResult<HttpResponse> {
     let a = state
         .appointments

@@ -11,7 +11,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::http::agenda::created;
+use crate::http::agenda::{Body, created};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -78,6 +78,7 @@ async fn list_call_requests(
         (status = 201, description = "The new call request (with `planning` for save and plan).", body = SavedCallRequest,
             headers(("Location" = String, description = "The URL of the new call request."))),
         (status = 403, description = "Missing `agenda:write`, or `agenda:autoplan` for `plan=true`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "An id in the body names no employee, consultation type or staff member of the tenant.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`autoplan-disabled`: `plan=true` while the product parameter is 0.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed, `noshow-select` (R-NOSHOW-SELECT) or `contact` (R-CONTACT).", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -85,7 +86,7 @@ async fn create_call_request(
     state: web::Data<AppState>,
     caller: Caller,
     options: web::Query<SaveOptions>,
-    body: web::Json<NewCallRequest>,
+    body: Body<NewCallRequest>,
 ) -> ApiResult<HttpResponse> {
     let saved = state
         .call_requests
@@ -125,7 +126,7 @@ async fn update_call_request(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<CallRequestChanges>,
+    body: Body<CallRequestChanges>,
 ) -> ApiResult<HttpResponse> {
     let cr = state
         .call_requests
@@ -191,7 +192,7 @@ async fn book(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<BookSlot>,
+    body: Body<BookSlot>,
 ) -> ApiResult<HttpResponse> {
     let booked = state
         .call_requests
@@ -236,7 +237,7 @@ async fn create_availability(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<NewAvailability>,
+    body: Body<NewAvailability>,
 ) -> ApiResult<HttpResponse> {
     let staff_id = path.into_inner();
     let a = state

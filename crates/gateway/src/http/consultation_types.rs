@@ -4,14 +4,15 @@ use actix_web::{HttpResponse, web};
 use loket_common::{Page, PageQuery, Problem};
 use loket_consultation_types::api::{
     ConsultationType, ConsultationTypeChanges, ConsultationTypeFilter, DefaultReminder,
-    NewConsultationType, ParameterType, ParameterValue, ProductParameter, ReminderChannel,
+    ConsultationTypeValue, FlagValue, NewConsultationType, ParameterType, ProductParameter, ReminderChannel,
     ReminderRecipient,
 };
+use loket_consultation_types::parameters;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::http::agenda::created;
+use crate::http::agenda::{Body, created};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -25,8 +26,10 @@ use crate::state::AppState;
         update_type,
         delete_type,
         list_parameters,
-        get_parameter,
-        set_parameter,
+        get_autoplan,
+        set_autoplan,
+        get_default_type,
+        set_default_type,
     ),
     components(schemas(
         ReminderChannel,
@@ -38,7 +41,8 @@ use crate::state::AppState;
         Page<ConsultationType>,
         ParameterType,
         ProductParameter,
-        ParameterValue,
+        FlagValue,
+        ConsultationTypeValue,
         Page<ProductParameter>,
     ))
 )]
@@ -75,7 +79,7 @@ async fn list_types(
 async fn create_type(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewConsultationType>,
+    body: Body<NewConsultationType>,
 ) -> ApiResult<HttpResponse> {
     let t = state
         .consultation_types
@@ -112,7 +116,7 @@ async fn update_type(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<ConsultationTypeChanges>,
+    body: Body<ConsultationTypeChanges>,
 ) -> ApiResult<HttpResponse> {
     let t = state
         .consultation_types
@@ -161,42 +165,70 @@ async fn list_parameters(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One product parameter.
-#[utoipa::path(get, path = "/api/v1/product-parameters/{code}", tag = "agenda",
+/// Whether automatic planning ("save and plan", availability calculation) is on.
+#[utoipa::path(get, path = "/api/v1/product-parameters/CalculateAvailabilitiesForAppointmentRequest", tag = "agenda",
     security(("oauth2" = ["agenda:read"])),
-    params(("code" = String, Path, description = "The parameter code, e.g. `CalculateAvailabilitiesForAppointmentRequest`.")),
     responses((status = 200, description = "The product parameter.", body = ProductParameter)))]
-async fn get_parameter(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+async fn get_autoplan(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let p = state
         .consultation_types
-        .parameter(&caller, &path.into_inner())
+        .parameter(&caller, parameters::AUTOPLAN)
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
-/// Sets a product parameter: `0`/`1` for `CalculateAvailabilitiesForAppointmentRequest`, a
-/// consultation type id (or `null`) for `Consultation.DefaultConsultationType`.
-#[utoipa::path(put, path = "/api/v1/product-parameters/{code}", tag = "agenda",
+/// The consultation type preselected for new call requests.
+#[utoipa::path(get, path = "/api/v1/product-parameters/Consultation.DefaultConsultationType", tag = "agenda",
+    security(("oauth2" = ["agenda:read"])),
+    responses((status = 200, description = "The product parameter.", body = ProductParameter)))]
+async fn get_default_type(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let p = state
+        .consultation_types
+        .parameter(&caller, parameters::DEFAULT_CONSULTATION_TYPE)
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Switches automatic planning on (`1`) or off (`0`; `null` resets the default, 0).
+#[utoipa::path(put, path = "/api/v1/product-parameters/CalculateAvailabilitiesForAppointmentRequest", tag = "agenda",
     security(("oauth2" = ["agenda:write"])),
-    params(("code" = String, Path, description = "The parameter code.")),
-    request_body = ParameterValue,
+    request_body = FlagValue,
     responses(
         (status = 200, description = "The parameter with its new value.", body = ProductParameter),
         (status = 409, description = "Another request set the parameter at the same moment; retry.", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn set_parameter(
+async fn set_autoplan(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<String>,
-    body: web::Json<ParameterValue>,
+    body: Body<FlagValue>,
 ) -> ApiResult<HttpResponse> {
+    let value = serde_json::to_value(body.into_inner().value).unwrap_or_default();
     let p = state
         .consultation_types
-        .set_parameter(&caller, &path.into_inner(), body.into_inner())
+        .set_parameter(&caller, parameters::AUTOPLAN, value)
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Sets the consultation type preselected for new call requests (it may be a no-show type; a
+/// call request using it may then be saved with it, R-NOSHOW-SELECT), or `null` for none.
+#[utoipa::path(put, path = "/api/v1/product-parameters/Consultation.DefaultConsultationType", tag = "agenda",
+    security(("oauth2" = ["agenda:write"])),
+    request_body = ConsultationTypeValue,
+    responses(
+        (status = 200, description = "The parameter with its new value.", body = ProductParameter),
+        (status = 404, description = "The tenant has no such consultation type.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another request set the parameter at the same moment; retry.", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_default_type(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Body<ConsultationTypeValue>,
+) -> ApiResult<HttpResponse> {
+    let value = serde_json::to_value(body.into_inner().value).unwrap_or_default();
+    let p = state
+        .consultation_types
+        .set_parameter(&caller, parameters::DEFAULT_CONSULTATION_TYPE, value)
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
@@ -209,6 +241,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consultation-types/{id}", web::patch().to(update_type))
         .route("/consultation-types/{id}", web::delete().to(delete_type))
         .route("/product-parameters", web::get().to(list_parameters))
-        .route("/product-parameters/{code}", web::get().to(get_parameter))
-        .route("/product-parameters/{code}", web::put().to(set_parameter));
+        .route(
+            "/product-parameters/CalculateAvailabilitiesForAppointmentRequest",
+            web::get().to(get_autoplan),
+        )
+        .route(
+            "/product-parameters/CalculateAvailabilitiesForAppointmentRequest",
+            web::put().to(set_autoplan),
+        )
+        .route(
+            "/product-parameters/Consultation.DefaultConsultationType",
+            web::get().to(get_default_type),
+        )
+        .route(
+            "/product-parameters/Consultation.DefaultConsultationType",
+            web::put().to(set_default_type),
+        );
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use loket_common::{Page, PageQuery, Problem};
 use loket_webhooks::api::{
     Attempt, Delivery, DeliveryDetail, DeliveryFilter, DeliveryStatus, NewReceiver,
-    NewReceiverAuth, Receiver, ReceiverAuth, ReceiverChanges, ReceiverWithSecret, Topic,
+    NewReceiverAuth, Receiver, ReceiverAuth, ReceiverChanges, ReceiverWithSecret, WebhookTopic,
 };
 use loket_webhooks::topics::{RESOURCE_PERMISSIONS, resource};
 use utoipa::openapi::RefOr;
@@ -35,7 +35,7 @@ use crate::state::AppState;
         redeliver,
     ),
     components(schemas(
-        Topic,
+        WebhookTopic,
         NewReceiver,
         NewReceiverAuth,
         ReceiverChanges,
@@ -102,7 +102,7 @@ impl Modify for TopicNames {
 /// receiver's API account needs, and an example body.
 #[utoipa::path(get, path = "/api/v1/webhooks/topics", tag = "webhooks",
     security(("oauth2" = ["webhooks:manage"])),
-    responses((status = 200, description = "The topic catalogue.", body = Vec<Topic>)))]
+    responses((status = 200, description = "The topic catalogue.", body = Vec<WebhookTopic>)))]
 async fn list_topics(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let topics = state.webhooks.topics(&caller)?;
     Ok(HttpResponse::Ok().json(topics))
@@ -154,11 +154,14 @@ async fn create_receiver(
         .json(created))
 }
 
-/// One receiver (without secrets).
+/// One receiver (without secrets). A deleted receiver answers 404 here, but stays in the list
+/// and its log stays readable.
 #[utoipa::path(get, path = "/api/v1/webhooks/receivers/{id}", tag = "webhooks",
     security(("oauth2" = ["webhooks:manage"])),
     params(("id" = Uuid, Path, description = "The receiver id.")),
-    responses((status = 200, description = "The receiver.", body = Receiver)))]
+    responses(
+        (status = 200, description = "The receiver.", body = Receiver),
+    ))]
 async fn get_receiver(
     state: web::Data<AppState>,
     caller: Caller,
@@ -168,7 +171,7 @@ async fn get_receiver(
     Ok(HttpResponse::Ok().json(r))
 }
 
-/// Changes a receiver; only the fields present change. `enabled: true` re-enables a disabled
+/// Changes a receiver; only the fields present change (a deleted receiver answers 404). `enabled: true` re-enables a disabled
 /// receiver.
 #[utoipa::path(patch, path = "/api/v1/webhooks/receivers/{id}", tag = "webhooks",
     security(("oauth2" = ["webhooks:manage"])),
@@ -176,7 +179,6 @@ async fn get_receiver(
     request_body = ReceiverChanges,
     responses(
         (status = 200, description = "The changed receiver.", body = Receiver),
-        (status = 409, description = "The receiver is deleted.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_receiver(
     state: web::Data<AppState>,
