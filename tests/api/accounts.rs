@@ -1275,3 +1275,69 @@ async fn me_describes_the_caller_and_needs_a_token() {
     )
     .await;
 }
+
+/// R-ONCE also holds for idempotent retries: a create whose answer held credentials is not
+/// repeated and its answer is not replayed; other stored answers are sealed at rest.
+#[tokio::test]
+async fn idempotent_retries_never_show_credentials_twice_and_store_nothing_in_clear() {
+    let app = spawn_app().await;
+    let (_, token) = app.admin_token("Once").await;
+    let send = |key: &'static str, path: &'static str, body: Value| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.client
+                .post(app.url(path))
+                .bearer_auth(token)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let body = json!({ "name": "Portal", "permissions": ["tickets:read"] });
+    let first = send("create-portal", "/api/v1/api-accounts", body.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert!(first["password"].is_string());
+    let again = send("create-portal", "/api/v1/api-accounts", body).await;
+    assert_eq!(again.status(), 409);
+    let text = again.text().await.unwrap();
+    assert!(text.contains("/problems/credentials-shown-once"), "{text}");
+    assert!(!text.contains(first["password"].as_str().unwrap()));
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/api-accounts"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let portals = list["items"].as_array().unwrap().iter().filter(|a| a["name"] == "Portal").count();
+    assert_eq!(portals, 1, "the retry created a second account");
+
+    // An ordinary stored answer replays, but is not readable in the database.
+    let user = json!({ "name": "Sealed", "email": "sealed.person@example.org" });
+    let a = send("create-user", "/api/v1/users", user.clone()).await;
+    assert_eq!(a.status(), 201);
+    let b = send("create-user", "/api/v1/users", user).await;
+    assert_eq!(b.headers()["idempotent-replayed"], "true");
+    let stored: Vec<Option<String>> = app
+        .state
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            use loket_storage::schema::idempotency_keys;
+            Ok(idempotency_keys::table.select(idempotency_keys::body).load(c)?)
+        })
+        .await
+        .unwrap();
+    assert!(!stored.is_empty());
+    for body in stored.into_iter().flatten() {
+        assert!(!body.contains("sealed.person"), "stored in clear: {body}");
+        assert!(!body.contains(first["password"].as_str().unwrap()));
+    }
+}

@@ -54,6 +54,8 @@ codes! {
         "The request conflicts with the current state of the resource, for example a unique name that is already taken."),
     IdempotencyKeyInProgress => ("idempotency-key-in-progress", 409, "Idempotent request in progress",
         "A request with this `Idempotency-Key` is still being processed. Retry after it has finished to receive its stored response."),
+    CredentialsShownOnce => ("credentials-shown-once", 409, "Credentials are shown once",
+        "The request with this `Idempotency-Key` already succeeded, and its response held credentials that are shown only once, so it is neither repeated nor replayed. Read the created resource with GET, or rotate its secret to get new credentials."),
     Gone => ("gone", 410, "Gone",
         "The resource existed but has been removed for good."),
     PayloadTooLarge => ("payload-too-large", 413, "Payload too large",

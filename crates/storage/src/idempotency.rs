@@ -97,7 +97,11 @@ pub fn claim(
     }
 }
 
-/// Stores the response of a claimed request.
+/// The state of a key whose response held credentials shown only once: the request is not
+/// repeated, and its response is not kept or replayed (R-ONCE).
+pub const WITHHELD: &str = "withheld";
+
+/// Stores the response of a claimed request; `body` is `None` for a [`WITHHELD`] response.
 pub fn complete(
     conn: &mut AnyConnection,
     scope: &str,
@@ -105,7 +109,7 @@ pub fn complete(
     status: u16,
     content_type: Option<&str>,
     location: Option<&str>,
-    body: &str,
+    body: Option<&str>,
 ) -> Result<()> {
     diesel::update(
         idempotency_keys::table
@@ -113,11 +117,11 @@ pub fn complete(
             .filter(idempotency_keys::key.eq(key)),
     )
     .set((
-        idempotency_keys::state.eq("completed"),
+        idempotency_keys::state.eq(if body.is_some() { "completed" } else { WITHHELD }),
         idempotency_keys::status_code.eq(Some(i32::from(status))),
         idempotency_keys::content_type.eq(content_type),
         idempotency_keys::location.eq(location),
-        idempotency_keys::body.eq(Some(body)),
+        idempotency_keys::body.eq(body),
     ))
     .execute(conn)?;
     Ok(())

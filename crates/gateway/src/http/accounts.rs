@@ -16,6 +16,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::middleware::idempotency::shown_once;
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -99,7 +100,7 @@ async fn create_tenant(
         .accounts
         .create_tenant_as(&caller, body.into_inner())
         .await?;
-    Ok(HttpResponse::Created().json(t))
+    Ok(shown_once(HttpResponse::Created().json(t)))
 }
 
 /// The caller's own tenant. Other tenants' ids answer 404.
@@ -263,10 +264,10 @@ async fn create_api_account(
         .accounts
         .create_api_account(&caller, body.into_inner())
         .await?;
-    Ok(created(
+    Ok(shown_once(created(
         format!("/api/v1/api-accounts/{}", account.account.id),
         &account,
-    ))
+    )))
 }
 
 /// One API account (without secrets).
@@ -349,7 +350,7 @@ async fn rotate_secret(
         .accounts
         .rotate_secret(&caller, path.into_inner())
         .await?;
-    Ok(HttpResponse::Ok().json(account))
+    Ok(shown_once(HttpResponse::Ok().json(account)))
 }
 
 /// The public keys registered for `private_key_jwt` client authentication (RFC 7523).

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::middleware::idempotency::shown_once;
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -146,12 +147,14 @@ async fn create_receiver(
         .webhooks
         .create_receiver(&caller, body.into_inner())
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            LOCATION,
-            format!("/api/v1/webhooks/receivers/{}", created.receiver.id),
-        ))
-        .json(created))
+    Ok(shown_once(
+        HttpResponse::Created()
+            .insert_header((
+                LOCATION,
+                format!("/api/v1/webhooks/receivers/{}", created.receiver.id),
+            ))
+            .json(created),
+    ))
 }
 
 /// One receiver (without secrets). A deleted receiver answers 404 here, but stays in the list
@@ -229,7 +232,7 @@ async fn rotate_receiver_secret(
         .webhooks
         .rotate_secret(&caller, path.into_inner())
         .await?;
-    Ok(HttpResponse::Ok().json(r))
+    Ok(shown_once(HttpResponse::Ok().json(r)))
 }
 
 /// Sends a `Webhooks.Ping` event to this receiver (whatever its topics).

@@ -21,6 +21,17 @@ use crate::state::AppState;
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
+/// Marks a response that holds credentials shown only once (R-ONCE): an idempotent retry of
+/// its request answers `409 credentials-shown-once` instead of replaying it.
+#[derive(Debug, Clone, Copy)]
+pub struct ShownOnce;
+
+/// Marks `res` as holding once-only credentials.
+pub fn shown_once(mut res: HttpResponse) -> HttpResponse {
+    res.extensions_mut().insert(ShownOnce);
+    res
+}
+
 /// The middleware function.
 pub async fn idempotency(
     mut req: ServiceRequest,
@@ -98,7 +109,20 @@ pub async fn idempotency(
             );
             return Err(ApiError(e).into());
         }
-        let (Some(status), Some(body)) = (stored.status_code, stored.body) else {
+        if stored.state == idempotency::WITHHELD {
+            let e = loket_common::Error::new(
+                Code::CredentialsShownOnce,
+                "The request with this Idempotency-Key already succeeded; its credentials were shown once.",
+            );
+            return Err(ApiError(e).into());
+        }
+        let sealed_context = format!("idempotency:{scope}:{key}");
+        let body = match stored.body.as_deref().map(|b| state.secret_key.open(b, &sealed_context)) {
+            Some(Ok(plain)) => Some(plain),
+            Some(Err(e)) => return Err(ApiError(e).into()),
+            None => None,
+        };
+        let (Some(status), Some(body)) = (stored.status_code, body) else {
             let e = loket_common::Error::new(
                 Code::IdempotencyKeyInProgress,
                 "A request with this Idempotency-Key is still in progress.",
@@ -138,6 +162,7 @@ pub async fn idempotency(
             .await;
         return Ok(res);
     }
+    let withhold = res.response().extensions().get::<ShownOnce>().is_some();
     let (http_req, http_res) = res.into_parts();
     let headers = http_res.headers().clone();
     let bytes: Bytes = actix_web::body::to_bytes(http_res.into_body())
@@ -151,7 +176,15 @@ pub async fn idempotency(
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    // Stored responses are sealed at rest; responses with once-only credentials are not kept.
+    let sealed = if withhold {
+        None
+    } else {
+        match state.secret_key.seal(&bytes, &format!("idempotency:{scope}:{key}")) {
+            Ok(s) => Some(s),
+            Err(e) => return Err(ApiError(e).into()),
+        }
+    };
     let stored = state
         .db
         .write(move |c| {
@@ -162,7 +195,7 @@ pub async fn idempotency(
                 status.as_u16(),
                 content_type.as_deref(),
                 location.as_deref(),
-                &text,
+                sealed.as_deref(),
             )
         })
         .await;
