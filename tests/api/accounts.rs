@@ -1316,7 +1316,12 @@ async fn idempotent_retries_never_show_credentials_twice_and_store_nothing_in_cl
         .json()
         .await
         .unwrap();
-    let portals = list["items"].as_array().unwrap().iter().filter(|a| a["name"] == "Portal").count();
+    let portals = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["name"] == "Portal")
+        .count();
     assert_eq!(portals, 1, "the retry created a second account");
 
     // An ordinary stored answer replays, but is not readable in the database.
@@ -1331,7 +1336,9 @@ async fn idempotent_retries_never_show_credentials_twice_and_store_nothing_in_cl
         .read(|c| {
             use diesel::prelude::*;
             use loket_storage::schema::idempotency_keys;
-            Ok(idempotency_keys::table.select(idempotency_keys::body).load(c)?)
+            Ok(idempotency_keys::table
+                .select(idempotency_keys::body)
+                .load(c)?)
         })
         .await
         .unwrap();

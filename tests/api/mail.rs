@@ -1791,11 +1791,40 @@ async fn a_tenant_names_only_a_verified_sender_as_its_default() {
     // A sender of another tenant does not exist for this one.
     let (_, other) = app.admin_token("Someone else").await;
     let theirs = add_server(&app, &other, smtp.implicit, "implicit").await;
-    let theirs = verified_sender(&app, &other, &smtp, theirs["id"].as_str().unwrap(), "Theirs", "theirs@loket.test").await;
-    problem(patch(&app, &token, &tenant_path, json!({"default_sender_id": theirs["id"]})).await, 404, "not-found").await;
+    let theirs = verified_sender(
+        &app,
+        &other,
+        &smtp,
+        theirs["id"].as_str().unwrap(),
+        "Theirs",
+        "theirs@loket.test",
+    )
+    .await;
+    problem(
+        patch(
+            &app,
+            &token,
+            &tenant_path,
+            json!({"default_sender_id": theirs["id"]}),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
 
     let sender = verified_sender(&app, &token, &smtp, &server, "Loket", "noreply@loket.test").await;
-    let tenant = json_of(patch(&app, &token, &tenant_path, json!({"default_sender_id": sender["id"]})).await, 200).await;
+    let tenant = json_of(
+        patch(
+            &app,
+            &token,
+            &tenant_path,
+            json!({"default_sender_id": sender["id"]}),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(tenant["default_sender_id"], sender["id"]);
     let tenant = json_of(get(&app, &token, &tenant_path).await, 200).await;
     assert_eq!(tenant["default_sender_id"], sender["id"]);
@@ -1803,6 +1832,16 @@ async fn a_tenant_names_only_a_verified_sender_as_its_default() {
     assert_eq!(settings["default_sender_id"], sender["id"]);
 
     // `null` goes back to the platform default.
-    let tenant = json_of(patch(&app, &token, &tenant_path, json!({"default_sender_id": null})).await, 200).await;
+    let tenant = json_of(
+        patch(
+            &app,
+            &token,
+            &tenant_path,
+            json!({"default_sender_id": null}),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(tenant["default_sender_id"], Value::Null);
 }

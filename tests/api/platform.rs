@@ -115,7 +115,10 @@ async fn swagger_ui_is_served_from_the_binary() {
 async fn oversized_and_malformed_bodies_are_clear_4xx_problems() {
     let app = crate::helpers::spawn_app_with(&[("LOKET_MAX_BODY_BYTES", "1024")]).await;
     let (_, token) = app.admin_token("T").await;
-    let big = format!(r#"{{"name":"{}","email":"a@example.org"}}"#, "x".repeat(4096));
+    let big = format!(
+        r#"{{"name":"{}","email":"a@example.org"}}"#,
+        "x".repeat(4096)
+    );
     let res = app
         .client
         .post(app.url("/api/v1/users"))
@@ -126,7 +129,10 @@ async fn oversized_and_malformed_bodies_are_clear_4xx_problems() {
         .await
         .unwrap();
     assert_eq!(res.status(), 413);
-    assert_eq!(res.json::<Value>().await.unwrap()["type"], "/problems/payload-too-large");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["type"],
+        "/problems/payload-too-large"
+    );
 
     let res = app
         .client
@@ -138,13 +144,32 @@ async fn oversized_and_malformed_bodies_are_clear_4xx_problems() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["type"], "/problems/malformed-request");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["type"],
+        "/problems/malformed-request"
+    );
 
-    let res = app.client.post(app.url("/api/v1/users")).bearer_auth(&token).body("name=x").send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
 
     // Nothing was written by any of them.
-    let users: Value = app.client.get(app.url("/api/v1/users")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let users: Value = app
+        .client
+        .get(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(users["items"], serde_json::json!([]));
 }
 
@@ -154,7 +179,16 @@ async fn operations_without_a_token_answer_401_with_www_authenticate() {
     let res = app.get("/api/v1/users").await;
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
-    assert_eq!(res.json::<Value>().await.unwrap()["type"], "/problems/unauthorized");
-    let res = app.client.get(app.url("/api/v1/users")).bearer_auth("not.a.jwt").send().await.unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["type"],
+        "/problems/unauthorized"
+    );
+    let res = app
+        .client
+        .get(app.url("/api/v1/users"))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }

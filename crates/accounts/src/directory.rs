@@ -55,7 +55,11 @@ const ATTEMPTS: usize = 3;
 const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// The tenant's representation with the settings other domains own.
-fn tenant_with_settings(c: &mut AnyConnection, id: Uuid, settings: Option<&dyn crate::TenantSettings>) -> Result<Tenant> {
+fn tenant_with_settings(
+    c: &mut AnyConnection,
+    id: Uuid,
+    settings: Option<&dyn crate::TenantSettings>,
+) -> Result<Tenant> {
     let mut tenant = load_tenant(c, id)?.to_api()?;
     if let Some(s) = settings {
         tenant.default_sender_id = s.default_sender(c, id)?;
@@ -784,7 +788,9 @@ impl Accounts {
             return Err(Error::not_found("tenant"));
         }
         let settings = self.tenant_settings.clone();
-        self.db.read(move |c| tenant_with_settings(c, id, settings.as_deref())).await
+        self.db
+            .read(move |c| tenant_with_settings(c, id, settings.as_deref()))
+            .await
     }
 
     /// Renames the caller's tenant or changes its default culture. The slug stays as it was,
@@ -811,7 +817,10 @@ impl Accounts {
         let now = self.clock.now();
         let settings = self.tenant_settings.clone();
         if changes.default_sender_id.is_some() && settings.is_none() {
-            return Err(Error::invalid("default_sender_id", "mail is not available on this server"));
+            return Err(Error::invalid(
+                "default_sender_id",
+                "mail is not available on this server",
+            ));
         }
         self.db
             .write(move |c| {

@@ -42,7 +42,11 @@ pub struct AccountsConfig {
 /// transaction, so `PATCH /tenants/{id}` stays one atomic change.
 pub trait TenantSettings: Send + Sync {
     /// The tenant's default sender (the mail domain's), if set.
-    fn default_sender(&self, conn: &mut AnyConnection, tenant: Uuid) -> loket_common::Result<Option<Uuid>>;
+    fn default_sender(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+    ) -> loket_common::Result<Option<Uuid>>;
     /// Sets or clears the default sender; refuses a sender that cannot be used (R-VERIFY).
     fn set_default_sender(
         &self,

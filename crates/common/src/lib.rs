@@ -11,6 +11,7 @@ pub mod ids;
 pub mod page;
 pub mod permission;
 pub mod principal;
+pub mod schedule;
 pub mod time;
 pub mod validate;
 

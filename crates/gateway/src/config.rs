@@ -318,7 +318,7 @@ fn webhooks_config(vars: &Vars) -> Result<WebhooksConfig, ConfigError> {
             .map_err(|e| ConfigError(format!("LOKET_WEBHOOK_ALLOWED_HOSTS: {e}")))?,
     };
     let retry_schedule = match vars.get("LOKET_WEBHOOK_RETRY_SCHEDULE") {
-        None => RetrySchedule::default(),
+        None => loket_webhooks::config::default_retry_schedule(),
         Some(v) => RetrySchedule::parse(v)
             .map_err(|e| ConfigError(format!("LOKET_WEBHOOK_RETRY_SCHEDULE: {e}")))?,
     };
@@ -352,7 +352,7 @@ fn webhooks_config(vars: &Vars) -> Result<WebhooksConfig, ConfigError> {
 
 fn mail_config(vars: &Vars) -> Result<MailConfig, ConfigError> {
     let retry_schedule = match vars.get("LOKET_MAIL_RETRY_SCHEDULE") {
-        None => loket_mail::RetrySchedule::default(),
+        None => loket_mail::config::default_retry_schedule(),
         Some(v) => loket_mail::RetrySchedule::parse(v)
             .map_err(|e| ConfigError(format!("LOKET_MAIL_RETRY_SCHEDULE: {e}")))?,
     };

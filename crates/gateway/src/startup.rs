@@ -66,7 +66,8 @@ impl Application {
             settings.mail.clone(),
             Arc::new(crate::mail::Accounts),
         )?;
-        let accounts = accounts.with_tenant_settings(Arc::new(crate::mail::TenantMail(mail.clone())));
+        let accounts =
+            accounts.with_tenant_settings(Arc::new(crate::mail::TenantMail(mail.clone())));
         let agenda = loket_agenda_core::AgendaCore::new(db.clone(), clock.clone());
         let consultation_types =
             loket_consultation_types::ConsultationTypes::new(db.clone(), clock.clone());

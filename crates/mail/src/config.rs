@@ -11,69 +11,16 @@ use lettre::message::Mailbox;
 
 use crate::api::TlsMode;
 
-/// Parses `90s`, `15m`, `1h`, `2d` (a whole number and a unit).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{s}` needs a unit (s, m, h or d)"))?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("`{s}` does not start with a whole number"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("`{s}` has an unknown unit (use s, m, h or d)")),
-    };
-    Ok(Duration::from_secs(secs))
-}
+pub use loket_common::schedule::{RetrySchedule, parse_duration};
 
-/// The waits before each retry of a temporarily failed message; after the last one it fails.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetrySchedule(Vec<Duration>);
-
-impl RetrySchedule {
-    /// Parses a comma-separated list such as `1m,5m,30m,2h,6h`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let waits = s
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(parse_duration)
-            .collect::<Result<Vec<_>, _>>()?;
-        if waits.is_empty() {
-            return Err("must list at least one wait, e.g. 1m,5m,30m,2h,6h".into());
-        }
-        if waits.iter().any(Duration::is_zero) {
-            return Err("waits must be longer than zero".into());
-        }
-        Ok(RetrySchedule(waits))
-    }
-
-    /// The wait before retry number `n` (1-based), or `None` when retries are exhausted.
-    pub fn wait_before_retry(&self, n: usize) -> Option<Duration> {
-        n.checked_sub(1).and_then(|i| self.0.get(i)).copied()
-    }
-
-    /// The number of retries.
-    pub fn retries(&self) -> usize {
-        self.0.len()
-    }
-}
-
-impl Default for RetrySchedule {
-    /// 1 min, 5 min, 30 min, 2 h, 6 h.
-    fn default() -> Self {
-        RetrySchedule(
-            [60u64, 300, 1800, 7200, 21_600]
-                .iter()
-                .map(|s| Duration::from_secs(*s))
-                .collect(),
-        )
-    }
+/// The default retry schedule: 1 min, 5 min, 30 min, 2 h, 6 h.
+pub fn default_retry_schedule() -> RetrySchedule {
+    RetrySchedule::from_waits(
+        [60u64, 300, 1800, 7200, 21_600]
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+    )
 }
 
 /// The platform's own mail server, from `LOKET_PLATFORM_SMTP_URL`.
@@ -210,7 +157,7 @@ pub struct MailConfig {
 impl Default for MailConfig {
     fn default() -> Self {
         MailConfig {
-            retry_schedule: RetrySchedule::default(),
+            retry_schedule: default_retry_schedule(),
             platform: None,
             ca_file: None,
             timeout: Duration::from_secs(30),
@@ -235,7 +182,7 @@ mod tests {
     #[test]
     fn schedules_parse_with_units() {
         let s = RetrySchedule::parse("1m, 5m,30m,2h,6h").unwrap();
-        assert_eq!(s, RetrySchedule::default());
+        assert_eq!(s, default_retry_schedule());
         assert_eq!(s.wait_before_retry(1), Some(Duration::from_secs(60)));
         assert_eq!(s.wait_before_retry(5), Some(Duration::from_secs(21_600)));
         assert_eq!(s.wait_before_retry(6), None);

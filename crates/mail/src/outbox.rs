@@ -460,7 +460,10 @@ pub fn set_default_sender_in(
     let sender = sender.map(|s| s.to_string());
     if load_settings(c, &key)?.is_some() {
         diesel::update(mail_settings::table.find(&key))
-            .set((mail_settings::default_sender_id.eq(&sender), mail_settings::updated_at.eq(at)))
+            .set((
+                mail_settings::default_sender_id.eq(&sender),
+                mail_settings::updated_at.eq(at),
+            ))
             .execute(c)?;
     } else {
         diesel::insert_into(mail_settings::table)

@@ -117,7 +117,11 @@ pub fn complete(
             .filter(idempotency_keys::key.eq(key)),
     )
     .set((
-        idempotency_keys::state.eq(if body.is_some() { "completed" } else { WITHHELD }),
+        idempotency_keys::state.eq(if body.is_some() {
+            "completed"
+        } else {
+            WITHHELD
+        }),
         idempotency_keys::status_code.eq(Some(i32::from(status))),
         idempotency_keys::content_type.eq(content_type),
         idempotency_keys::location.eq(location),

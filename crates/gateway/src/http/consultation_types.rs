@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use loket_common::{Page, PageQuery, Problem};
 use loket_consultation_types::api::{
-    ConsultationType, ConsultationTypeChanges, ConsultationTypeFilter, DefaultReminder,
-    ConsultationTypeValue, FlagValue, NewConsultationType, ParameterType, ProductParameter, ReminderChannel,
-    ReminderRecipient,
+    ConsultationType, ConsultationTypeChanges, ConsultationTypeFilter, ConsultationTypeValue,
+    DefaultReminder, FlagValue, NewConsultationType, ParameterType, ProductParameter,
+    ReminderChannel, ReminderRecipient,
 };
 use loket_consultation_types::parameters;
 use utoipa::OpenApi;

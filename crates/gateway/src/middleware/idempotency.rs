@@ -117,7 +117,11 @@ pub async fn idempotency(
             return Err(ApiError(e).into());
         }
         let sealed_context = format!("idempotency:{scope}:{key}");
-        let body = match stored.body.as_deref().map(|b| state.secret_key.open(b, &sealed_context)) {
+        let body = match stored
+            .body
+            .as_deref()
+            .map(|b| state.secret_key.open(b, &sealed_context))
+        {
             Some(Ok(plain)) => Some(plain),
             Some(Err(e)) => return Err(ApiError(e).into()),
             None => None,
@@ -180,7 +184,10 @@ pub async fn idempotency(
     let sealed = if withhold {
         None
     } else {
-        match state.secret_key.seal(&bytes, &format!("idempotency:{scope}:{key}")) {
+        match state
+            .secret_key
+            .seal(&bytes, &format!("idempotency:{scope}:{key}"))
+        {
             Ok(s) => Some(s),
             Err(e) => return Err(ApiError(e).into()),
         }
