@@ -36,8 +36,9 @@ test-sqlite: deps ## Unit and integration tests against SQLite
 test-postgres: deps ## Integration tests against a throw-away PostgreSQL server
 	LOKET_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" LOKET_TEST_BACKEND=postgres scripts/nextest.sh -p loket-tests
 
-contract: build ## schemathesis against the live /openapi.json
+contract: build ## schemathesis against the live /openapi.json, the examples, the kill -9 webhook test
 	tests/contract/schemathesis.sh
+	tests/contract/webhooks_crash.sh
 
 browser: build ## Real-browser test: headless Chromium logs in via Swagger UI and calls GET /api/v1/me
 	tests/browser/run.sh

@@ -859,6 +859,60 @@ async fn no_show_swaps_type_and_procedure_reopens_the_call_request_and_undo_rest
     );
 }
 
+/// Deleting a booked appointment re-opens its call request; an undo after the request was
+/// planned again is refused (409) and changes nothing.
+#[tokio::test]
+async fn call_requests_follow_their_appointments() {
+    let a = Agenda::new().await;
+    let employee = a.employee().await;
+    let staff = a.staff("Dr. A. Bakker").await;
+    let kind = a.regular_type().await;
+    let no_show = a.no_show_type().await;
+    let availability = a
+        .created(
+            &format!("/api/v1/staff/{}/availabilities", id(&staff)),
+            json!({ "starts_at": ts(at(3, 8)), "ends_at": ts(at(3, 12)) }),
+        )
+        .await;
+    let request = a
+        .created(
+            "/api/v1/call-requests",
+            json!({ "employee_id": id(&employee), "consultation_type_id": id(&kind) }),
+        )
+        .await;
+    let book = |start: DateTime<Utc>| {
+        let path = format!("/api/v1/call-requests/{}/book", id(&request));
+        let body = json!({ "availability_id": id(&availability), "starts_at": ts(start) });
+        let a = &a;
+        async move { json_of(a.post(&path, body).await, 201).await }
+    };
+    let first = book(at(3, 8)).await["appointment"].clone();
+    assert_eq!(
+        a.delete(&format!("/api/v1/appointments/{}", id(&first)))
+            .await
+            .status(),
+        204
+    );
+    let reopened = a
+        .ok(&format!("/api/v1/call-requests/{}", id(&request)))
+        .await;
+    assert_eq!(reopened["status"], "open");
+    assert_eq!(reopened["appointment_id"], Value::Null);
+
+    let second = book(at(3, 9)).await["appointment"].clone();
+    json_of(a.action(&second, "no-show").await, 200).await;
+    let third = book(at(3, 10)).await["appointment"].clone();
+    let body = problem(a.action(&second, "undo-no-show").await, 409, "conflict").await;
+    assert!(body["detail"].as_str().unwrap().contains("planned again"));
+    let unchanged = a.ok(&format!("/api/v1/appointments/{}", id(&second))).await;
+    assert_eq!(unchanged["consultation_type_id"], id(&no_show));
+    assert!(unchanged["no_show"].is_object());
+    let planned = a
+        .ok(&format!("/api/v1/call-requests/{}", id(&request)))
+        .await;
+    assert_eq!(planned["appointment_id"], third["id"]);
+}
+
 /// R-NOSHOW-UNDO: once the no-show consultation is completed the undo is refused (409
 /// `noshow-undo`) and no longer offered; un-completing it makes it possible again.
 #[tokio::test]
@@ -1169,6 +1223,28 @@ async fn save_and_plan_needs_the_permission_and_the_parameter_and_returns_slots(
         .await;
     assert_eq!(p["value"], 0);
     assert_eq!(p["updated_at"], Value::Null);
+    assert_eq!(p["value_type"], "flag");
+    let all = a.ok("/api/v1/product-parameters").await;
+    let codes: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "CalculateAvailabilitiesForAppointmentRequest",
+            "Consultation.DefaultConsultationType"
+        ]
+    );
+    // `null` resets a flag to its default.
+    a.set_parameter("CalculateAvailabilitiesForAppointmentRequest", json!(1))
+        .await;
+    let reset = a
+        .set_parameter("CalculateAvailabilitiesForAppointmentRequest", Value::Null)
+        .await;
+    assert_eq!(reset["value"], 0);
     a.set_parameter("CalculateAvailabilitiesForAppointmentRequest", json!(1))
         .await;
     problem(
@@ -1810,6 +1886,33 @@ async fn invalid_input_is_refused_naming_the_fields() {
         a.post(
             "/api/v1/appointments",
             json!({ "employee_id": id(&employee), "staff_id": id(&staff), "consultation_type_id": id(&kind), "starts_at": "tomorrow" }),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    // A body must be an object, even where every field is optional.
+    let body = problem(
+        a.patch(
+            &format!("/api/v1/employees/{}", id(&employee)),
+            json!([null, null]),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["invalid_params"][0]["name"], "body");
+    // Integral numbers written as floats are integers, as in JSON Schema.
+    let t = a
+        .ctype(json!({ "name": "Kort", "duration_minutes": 15.0, "amount_cents": 100.0 }))
+        .await;
+    assert_eq!(t["duration_minutes"], 15);
+    problem(
+        a.post(
+            "/api/v1/consultation-types",
+            json!({ "name": "X", "duration_minutes": 15.5 }),
         )
         .await,
         422,

@@ -45,7 +45,7 @@ fi
 status=0
 PYTHONPATH="$ROOT/tests/contract" SCHEMATHESIS_HOOKS=hooks "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
     --checks all \
-    --workers 2 \
+    --workers 1 \
     --max-examples "${LOKET_SCHEMATHESIS_EXAMPLES:-30}" \
     --max-failures 20 \
     --suppress-health-check all \
