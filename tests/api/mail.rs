@@ -1845,3 +1845,95 @@ async fn a_tenant_names_only_a_verified_sender_as_its_default() {
     .await;
     assert_eq!(tenant["default_sender_id"], Value::Null);
 }
+
+/// Issue 4: a receiver disabled by a `410 Gone` is reported by mail to the tenant's superadmins.
+#[tokio::test]
+async fn a_disabled_webhook_receiver_is_reported_to_the_superadmins_by_mail() {
+    let smtp = Smtp::start();
+    let url = format!("smtps://{USER}:{PASSWORD}@localhost:{}", smtp.implicit);
+    let app = mail_app(&[
+        ("LOKET_PLATFORM_SMTP_URL", url.as_str()),
+        ("LOKET_PLATFORM_SENDER", "Loket <noreply@loket.test>"),
+        ("LOKET_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1"),
+    ])
+    .await;
+    let (_, token) = app.admin_token("Gone receiver").await;
+    // A receiver that answers every request with 410 Gone.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 65536];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 410 Gone\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    json_of(
+        post(
+            &app,
+            &token,
+            "/api/v1/users",
+            json!({"name": "Bea Boss", "email": "bea@example.org", "language": "en-GB", "permissions": ["superadmin"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    json_of(
+        post(
+            &app,
+            &token,
+            "/api/v1/users",
+            json!({"name": "Carl Clerk", "email": "carl@example.org", "permissions": ["accounts:read"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let receiver = json_of(
+        post(
+            &app,
+            &token,
+            "/api/v1/webhooks/receivers",
+            json!({"name": "Old CRM", "url": format!("http://127.0.0.1:{port}/hook"), "topics": ["Accounts.*"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // Any account change now reaches the receiver, which answers 410.
+    json_of(
+        post(
+            &app,
+            &token,
+            "/api/v1/users",
+            json!({"name": "Dirk", "email": "dirk@example.org"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let got = smtp.wait_for(1).await[0].clone();
+    assert_eq!(
+        got["rcpt_tos"],
+        json!(["bea@example.org"]),
+        "only the superadmin is told"
+    );
+    assert!(
+        got["headers"]["Subject"]
+            .as_str()
+            .unwrap()
+            .contains("Old CRM")
+    );
+    assert!(got["text"].as_str().unwrap().contains("410 Gone"));
+    let id = receiver["id"].as_str().unwrap();
+    let r = json_of(
+        get(&app, &token, &format!("/api/v1/webhooks/receivers/{id}")).await,
+        200,
+    )
+    .await;
+    assert!(r["disabled_at"].is_string());
+}

@@ -36,3 +36,45 @@ pub fn user_exists(conn: &mut AnyConnection, tenant_id: Uuid, id: Uuid) -> Resul
         .optional()?;
     Ok(found.is_some())
 }
+
+/// A person to notify: name, e-mail address, culture.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// The user's name.
+    pub name: String,
+    /// The user's e-mail address.
+    pub email: String,
+    /// The user's culture code.
+    pub language: String,
+}
+
+/// The tenant's active users holding `superadmin`: who hears about trouble with the tenant's
+/// integrations (a disabled webhook receiver).
+pub fn superadmin_contacts(conn: &mut AnyConnection, tenant_id: Uuid) -> Result<Vec<Contact>> {
+    use loket_common::Permission;
+    use loket_storage::schema::users;
+    let rows: Vec<(String, String, String, String)> = users::table
+        .filter(users::tenant_id.eq(tenant_id.to_string()))
+        .filter(users::active.eq(true))
+        .select((
+            users::name,
+            users::email,
+            users::language,
+            users::permissions,
+        ))
+        .order(users::id.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, _, p)| {
+            stored_permissions(p)
+                .iter()
+                .any(|x| x == Permission::Superadmin)
+        })
+        .map(|(name, email, language, _)| Contact {
+            name,
+            email,
+            language,
+        })
+        .collect())
+}

@@ -51,20 +51,20 @@ impl Application {
         )
         .await
         .map_err(|e| format!("cannot load the token signing key: {e:?}"))?;
-        let webhooks = Webhooks::new(
-            db.clone(),
-            clock.clone(),
-            secret_key.clone(),
-            settings.webhooks.clone(),
-            crate::webhooks::catalogue(),
-            Arc::new(crate::webhooks::Accounts),
-        )?;
         let mail = Mail::new(
             db.clone(),
             clock.clone(),
             secret_key.clone(),
             settings.mail.clone(),
             Arc::new(crate::mail::Accounts),
+        )?;
+        let webhooks = Webhooks::new(
+            db.clone(),
+            clock.clone(),
+            secret_key.clone(),
+            settings.webhooks.clone(),
+            crate::webhooks::catalogue(),
+            Arc::new(crate::webhooks::Accounts { mail: mail.clone() }),
         )?;
         let accounts =
             accounts.with_tenant_settings(Arc::new(crate::mail::TenantMail(mail.clone())));

@@ -3,17 +3,58 @@
 //! (R-HOOK-AUTHZ). The webhooks crate depends on no other domain; this module does.
 
 use chrono::{DateTime, Utc};
+use diesel::Connection;
 use loket_accounts::api::{ApiAccount, User};
 use loket_common::{Permission, Permissions, Result};
 use loket_storage::AnyConnection;
+use loket_webhooks::api::Receiver;
 use loket_webhooks::{AccountDirectory, AccountGrant, Catalogue, TopicSpec};
 use uuid::Uuid;
 
-/// API accounts, looked up through the accounts domain.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Accounts;
+/// API accounts, looked up through the accounts domain; disabled receivers are reported to the
+/// tenant's superadmins through the mail domain.
+#[derive(Clone)]
+pub struct Accounts {
+    /// Sends the "receiver disabled" mail (through the platform's mail server).
+    pub mail: loket_mail::Mail,
+}
 
 impl AccountDirectory for Accounts {
+    fn receiver_disabled(&self, conn: &mut AnyConnection, receiver: &Receiver, reason: &str) {
+        let contacts = match loket_accounts::lookup::superadmin_contacts(conn, receiver.tenant_id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = ?e, "cannot look up whom to tell about a disabled receiver");
+                return;
+            }
+        };
+        for contact in contacts {
+            let message = loket_mail::PlatformMessage {
+                tenant_id: Some(receiver.tenant_id),
+                to: loket_mail::api::Recipient {
+                    email: contact.email,
+                    name: Some(contact.name),
+                    culture: Some(contact.language),
+                },
+                subject: "Webhook receiver disabled: {{ name }}".to_owned(),
+                text_body: "Loket stopped delivering events to the webhook receiver \"{{ name }}\" ({{ url }}).\n\n\
+                    Reason: {{ reason }}\n\nFix the receiver, then enable it again with PATCH \
+                    /api/v1/webhooks/receivers/{{ id }} {\"enabled\": true}. Its delivery log stays readable.\n"
+                    .to_owned(),
+                html_body: None,
+                data: serde_json::json!({
+                    "name": receiver.name, "url": receiver.url, "reason": reason, "id": receiver.id,
+                }),
+            };
+            // A savepoint: a mail that cannot be queued (no platform mail server configured)
+            // must not undo the disabling.
+            let queued = conn.transaction(|c| self.mail.queue_platform_in(c, &message));
+            if let Err(e) = queued {
+                tracing::warn!(error = ?e, receiver = %receiver.id, "could not queue the receiver-disabled mail");
+            }
+        }
+    }
+
     fn api_account(
         &self,
         conn: &mut AnyConnection,

@@ -440,6 +440,7 @@ pub fn next_attempt(
 pub fn record(
     c: &mut AnyConnection,
     config: &WebhooksConfig,
+    directory: &dyn crate::AccountDirectory,
     now: DateTime<Utc>,
     outcomes: &[Outcome],
 ) -> Result<()> {
@@ -601,7 +602,7 @@ pub fn record(
             None
         };
         if let Some(reason) = reason {
-            disable(c, &r, &reason, now)?;
+            disable(c, directory, &r, &reason, now)?;
         }
     }
     Ok(())
@@ -613,7 +614,13 @@ fn healthy_contains(succeeded: &[&Outcome], receiver: &str) -> bool {
 
 /// Disables a receiver, gives up its pending deliveries and announces it with a
 /// `Webhooks.ReceiverDisabled` event.
-fn disable(c: &mut AnyConnection, r: &ReceiverRow, reason: &str, now: DateTime<Utc>) -> Result<()> {
+fn disable(
+    c: &mut AnyConnection,
+    directory: &dyn crate::AccountDirectory,
+    r: &ReceiverRow,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let db_now = time::to_db(now);
     diesel::update(webhook_receivers::table.find(&r.id))
         .set((
@@ -629,6 +636,7 @@ fn disable(c: &mut AnyConnection, r: &ReceiverRow, reason: &str, now: DateTime<U
         .first(c)?;
     let api = row.to_api()?;
     tracing::warn!(receiver = %r.id, reason, "webhook receiver disabled");
+    directory.receiver_disabled(c, &api, reason);
     outbox::publish(
         c,
         &NewEvent {

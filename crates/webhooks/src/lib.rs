@@ -51,6 +51,16 @@ pub trait AccountDirectory: Send + Sync + 'static {
         tenant_id: Uuid,
         id: Uuid,
     ) -> Result<Option<AccountGrant>>;
+
+    /// Tells the tenant's superadmins that `receiver` was disabled (by mail, in practice). Runs
+    /// inside the transaction that disables it and must not fail it; the default does nothing.
+    fn receiver_disabled(
+        &self,
+        _conn: &mut AnyConnection,
+        _receiver: &api::Receiver,
+        _reason: &str,
+    ) {
+    }
 }
 
 struct Inner {

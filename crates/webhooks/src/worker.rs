@@ -246,12 +246,13 @@ impl Webhooks {
                 }
             }
             let config = self.inner.config.clone();
+            let directory = self.inner.directory.clone();
             let now = self.inner.clock.now();
             let outcomes = batch.clone();
             let written = self
                 .inner
                 .db
-                .write(move |c| dispatcher::record(c, &config, now, &outcomes))
+                .write(move |c| dispatcher::record(c, &config, directory.as_ref(), now, &outcomes))
                 .await;
             match written {
                 Ok(()) => {
