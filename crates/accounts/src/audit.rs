@@ -83,14 +83,5 @@ pub fn list(
         q = q.filter(audit_events::occurred_at.lt(time::to_db(to)));
     }
     let rows = q.load(conn)?;
-    let page = Page::from_rows(rows, limit, |r| r.id.clone());
-    let items = page
-        .items
-        .iter()
-        .map(AuditEventRow::to_api)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-    })
+    Page::try_from_rows(rows, limit, |r| r.id.clone(), AuditEventRow::to_api)
 }

@@ -899,16 +899,7 @@ impl Accounts {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(UserRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), UserRow::to_api)
     }
 
     /// One user of the caller's tenant.
@@ -1152,16 +1143,7 @@ impl Accounts {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(ApiAccountRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), ApiAccountRow::to_api)
     }
 
     /// One API account of the caller's tenant (never with secrets).

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::api::{Employee, EmployeeChanges, NewEmployee};
 use crate::events::{self, Topic};
 use crate::model::EmployeeRow;
-use crate::{AgendaCore, check, page_of};
+use crate::{AgendaCore, check};
 
 /// How an employee can be reached (R-CONTACT, reminders).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -138,7 +138,7 @@ impl AgendaCore {
                 Ok(q.load(c)?)
             })
             .await?;
-        page_of(rows, limit, |r| r.id.clone(), |r| r.to_api(true))
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), |r| r.to_api(true))
     }
 
     /// One employee.

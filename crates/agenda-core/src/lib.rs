@@ -15,7 +15,7 @@ pub mod model;
 pub mod staff;
 pub mod triggers;
 
-use loket_common::{Page, Result, SharedClock};
+use loket_common::SharedClock;
 use loket_storage::Db;
 
 /// Employees, staff, trigger rules and tasks.
@@ -30,19 +30,4 @@ impl AgendaCore {
     pub fn new(db: Db, clock: SharedClock) -> Self {
         AgendaCore { db, clock }
     }
-}
-
-/// Turns up to `limit + 1` rows into a page of API items, keyed by `key` for the cursor.
-pub fn page_of<R, T>(
-    rows: Vec<R>,
-    limit: u32,
-    key: impl Fn(&R) -> String,
-    to_api: impl Fn(&R) -> Result<T>,
-) -> Result<Page<T>> {
-    let page = Page::from_rows(rows, limit, key);
-    let items = page.items.iter().map(to_api).collect::<Result<Vec<_>>>()?;
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-    })
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::api::{NewStaff, Staff, StaffChanges};
 use crate::employees::in_use;
 use crate::model::StaffRow;
-use crate::{AgendaCore, check, page_of};
+use crate::{AgendaCore, check};
 
 /// What the other agenda crates need to know about a staff member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +110,7 @@ impl AgendaCore {
                 Ok(q.load(c)?)
             })
             .await?;
-        page_of(rows, limit, |r| r.id.clone(), StaffRow::to_api)
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), StaffRow::to_api)
     }
 
     /// One staff member.

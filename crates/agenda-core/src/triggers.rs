@@ -20,7 +20,7 @@ use crate::api::{
 };
 use crate::events::{self, Topic};
 use crate::model::{TaskRow, TriggerRuleRow};
-use crate::{AgendaCore, check, page_of};
+use crate::{AgendaCore, check};
 
 /// The kind of object an event of `topic` is about.
 fn object_type(topic: Topic) -> Option<ObjectType> {
@@ -229,7 +229,7 @@ impl AgendaCore {
                 Ok(q.load(c)?)
             })
             .await?;
-        page_of(rows, limit, |r| r.id.clone(), TriggerRuleRow::to_api)
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), TriggerRuleRow::to_api)
     }
 
     /// One trigger rule.
@@ -370,7 +370,7 @@ impl AgendaCore {
                 Ok(q.load(c)?)
             })
             .await?;
-        page_of(rows, limit, |r| r.id.clone(), TaskRow::to_api)
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), TaskRow::to_api)
     }
 
     /// One task.

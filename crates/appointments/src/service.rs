@@ -804,7 +804,7 @@ impl Appointments {
                 Ok(q.load(c)?)
             })
             .await?;
-        loket_agenda_core::page_of(rows, limit, |r| r.id.clone(), ProcedureRow::to_api)
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), ProcedureRow::to_api)
     }
 
     /// One procedure.

@@ -151,7 +151,7 @@ impl CallRequests {
                 Ok(q.load(c)?)
             })
             .await?;
-        loket_agenda_core::page_of(rows, limit, cursor_key, AvailabilityRow::to_api)
+        Page::try_from_rows(rows, limit, cursor_key, AvailabilityRow::to_api)
     }
 
     /// One availability of a staff member.

@@ -190,7 +190,7 @@ impl CallRequests {
                 Ok(q.load(c)?)
             })
             .await?;
-        loket_agenda_core::page_of(rows, limit, |r| r.id.clone(), CallRequestRow::to_api)
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), CallRequestRow::to_api)
     }
 
     /// One call request.

@@ -92,6 +92,21 @@ impl<T> Page<T> {
         }
     }
 
+    /// [`Page::from_rows`] for database rows: each kept row becomes its API representation.
+    pub fn try_from_rows<R>(
+        rows: Vec<R>,
+        limit: u32,
+        key: impl Fn(&R) -> String,
+        to_api: impl Fn(&R) -> Result<T>,
+    ) -> Result<Self> {
+        let page = Page::from_rows(rows, limit, key);
+        let items = page.items.iter().map(to_api).collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     /// Maps the items, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

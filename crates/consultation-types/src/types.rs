@@ -212,7 +212,7 @@ impl ConsultationTypes {
                 Ok(q.load(c)?)
             })
             .await?;
-        loket_agenda_core::page_of(rows, limit, |r| r.id.clone(), ConsultationTypeRow::to_api)
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), ConsultationTypeRow::to_api)
     }
 
     /// One consultation type.

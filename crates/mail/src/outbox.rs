@@ -372,16 +372,7 @@ impl Mail {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(OutboxRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), OutboxRow::to_api)
     }
 
     /// One message of the tenant's outbox.

@@ -129,16 +129,7 @@ impl Mail {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(SenderRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), SenderRow::to_api)
     }
 
     /// One sender of a server.

@@ -114,16 +114,7 @@ impl Mail {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(ServerRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), ServerRow::to_api)
     }
 
     /// One mail server of the caller's tenant.
@@ -370,16 +361,7 @@ impl Mail {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(LimitRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), LimitRow::to_api)
     }
 
     /// One limit of a server.

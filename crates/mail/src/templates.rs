@@ -136,16 +136,7 @@ impl Mail {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        let items = page
-            .items
-            .iter()
-            .map(TemplateRow::to_api)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), TemplateRow::to_api)
     }
 
     /// One template.

@@ -252,15 +252,7 @@ impl Webhooks {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(ReceiverRow::to_api)
-                .collect::<Result<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), ReceiverRow::to_api)
     }
 
     /// One receiver (deleted ones too).
@@ -511,15 +503,7 @@ impl Webhooks {
                 Ok(q.load(c)?)
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone());
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(DeliveryRow::to_api)
-                .collect::<Result<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        Page::try_from_rows(rows, limit, |r| r.id.clone(), DeliveryRow::to_api)
     }
 
     /// One delivery with its body and attempts.
