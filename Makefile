@@ -30,10 +30,10 @@ fmt-check: ## Check formatting
 lint: deps ## Clippy with warnings as errors
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test-sqlite: deps ## Unit and integration tests against SQLite
+test-sqlite: build ## Unit and integration tests against SQLite
 	LOKET_TEST_BACKEND=sqlite scripts/nextest.sh
 
-test-postgres: deps ## Integration tests against a throw-away PostgreSQL server
+test-postgres: build ## Integration tests against a throw-away PostgreSQL server
 	LOKET_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" LOKET_TEST_BACKEND=postgres scripts/nextest.sh -p loket-tests
 
 contract: build ## schemathesis against the live /openapi.json, the examples, the kill -9 webhook test
