@@ -95,6 +95,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("LOKET_ADDR".into(), "127.0.0.1:0".into()),
         ("LOKET_WORKERS".into(), "2".into()),
         ("LOKET_DATABASE_POOL_SIZE".into(), "4".into()),
+        ("LOKET_JOBS_INTERVAL".into(), "1".into()),
         (
             "LOKET_SECRET_KEY".into(),
             loket_common::crypto::SecretKey::generate().to_base64(),

@@ -10,4 +10,5 @@ mod helpers;
 mod mail;
 mod oauth;
 mod platform;
+mod tickets;
 mod webhooks;

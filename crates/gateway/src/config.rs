@@ -41,6 +41,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "HTTP worker threads (default: number of CPUs)",
     ),
     (
+        "LOKET_JOBS_INTERVAL",
+        "seconds between runs of the background jobs, e.g. resolving postponed tickets (default 60)",
+    ),
+    (
         "LOKET_SECRET_KEY",
         "base64 of 32 bytes; encrypts secrets at rest. Generated beside a SQLite database when unset; required with PostgreSQL",
     ),
@@ -123,6 +127,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// HTTP workers.
     pub workers: Option<usize>,
+    /// Seconds between runs of the background jobs (R-POSTPONE).
+    pub jobs_interval: u64,
     /// The server secret key, if given.
     pub secret_key: Option<SecretKey>,
     /// Log filter.
@@ -233,6 +239,7 @@ impl Settings {
         };
         let max_body_bytes = vars.positive("LOKET_MAX_BODY_BYTES", 1024 * 1024)? as usize;
         let pool_size = vars.positive("LOKET_DATABASE_POOL_SIZE", 8)? as u32;
+        let jobs_interval = vars.positive("LOKET_JOBS_INTERVAL", 60)?.unsigned_abs();
         let workers = match vars.get("LOKET_WORKERS") {
             None => None,
             Some(_) => Some(vars.positive("LOKET_WORKERS", 1)? as usize),
@@ -262,6 +269,7 @@ impl Settings {
             public_url,
             max_body_bytes,
             workers,
+            jobs_interval,
             secret_key,
             log_filter: vars.get("LOKET_LOG").unwrap_or("info").to_owned(),
             log_json,

@@ -77,6 +77,12 @@ impl Application {
             Arc::new(loket_call_requests::Link),
         );
         let call_requests = loket_call_requests::CallRequests::new(db.clone(), clock.clone());
+        let tickets = loket_tickets::Tickets::new(
+            db.clone(),
+            clock.clone(),
+            mail.clone(),
+            public_url.clone(),
+        );
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
@@ -88,6 +94,7 @@ impl Application {
             consultation_types,
             appointments,
             call_requests,
+            tickets,
             webhooks,
             mail,
         });
@@ -113,10 +120,28 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.state.webhooks.start();
         self.state.mail.start();
+        let jobs = tokio::spawn(run_jobs(self.state.clone()));
         let result = self.server.await;
+        jobs.abort();
         self.state.webhooks.stop();
         self.state.mail.stop();
         result
+    }
+}
+
+/// The background jobs, every `LOKET_JOBS_INTERVAL` seconds: R-POSTPONE (postponed tickets
+/// whose date passed resolve). A failed run is logged and retried at the next tick.
+async fn run_jobs(state: web::Data<AppState>) {
+    let mut tick =
+        tokio::time::interval(std::time::Duration::from_secs(state.settings.jobs_interval));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.tickets.resolve_due_postponed().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(resolved = n, "postponed tickets resolved"),
+            Err(e) => tracing::warn!(error = %e, "resolving postponed tickets failed"),
+        }
     }
 }
 
@@ -158,6 +183,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
                     .configure(http::consultation_types::configure)
                     .configure(http::appointments::configure)
                     .configure(http::call_requests::configure)
+                    .configure(http::tickets::configure)
                     .configure(http::mail::configure)
                     .configure(http::webhooks::configure),
             )

@@ -11,6 +11,7 @@ use loket_common::crypto::SecretKey;
 use loket_consultation_types::ConsultationTypes;
 use loket_mail::Mail;
 use loket_storage::Db;
+use loket_tickets::Tickets;
 use loket_webhooks::Webhooks;
 
 use crate::config::Settings;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub appointments: Appointments,
     /// Agenda: call requests, availabilities and planning.
     pub call_requests: CallRequests,
+    /// The helpdesk: tickets and their messages.
+    pub tickets: Tickets,
     /// Webhook receivers, deliveries and the delivery worker.
     pub webhooks: Webhooks,
     /// Mail servers, senders, templates, the outbox and its worker.

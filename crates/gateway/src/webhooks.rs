@@ -133,5 +133,17 @@ pub fn catalogue() -> Catalogue {
             }),
         ));
     }
+    for (name, description) in loket_tickets::events::TOPICS {
+        topics.push(TopicSpec::new(
+            name,
+            description,
+            serde_json::json!({
+                "id": "0192f0c4-7d1e-7c39-9a53-2b1f0e6c1a05",
+                "number": "TXH-PSCHP-612",
+                "status": "new",
+                "department": "helpdesk"
+            }),
+        ));
+    }
     Catalogue::new(topics)
 }

@@ -531,6 +531,126 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Customer organisations of a tenant's helpdesk (municipalities, …).
+    organisations (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        shared_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Customer contacts: users with the `customer` role, and the proof of their address (R-OWN).
+    customer_contacts (user_id) {
+        user_id -> Text,
+        tenant_id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<Timestamp>,
+        code_attempts -> Integer,
+        verified_at -> Nullable<Timestamp>,
+        shared_verified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Helpdesk tickets.
+    tickets (id) {
+        id -> Text,
+        tenant_id -> Text,
+        number -> Text,
+        channel -> Text,
+        mailbox -> Nullable<Text>,
+        subject -> Text,
+        status -> Text,
+        department -> Text,
+        priority -> Text,
+        disruption -> Bool,
+        labels -> Text,
+        reporter_email -> Text,
+        reporter_name -> Nullable<Text>,
+        reporter_language -> Text,
+        cc_emails -> Text,
+        organisation_id -> Nullable<Text>,
+        software_version -> Nullable<Text>,
+        environment -> Nullable<Text>,
+        area -> Nullable<Text>,
+        release_version -> Nullable<Text>,
+        postponed_until -> Nullable<Timestamp>,
+        tracking_code_hash -> Nullable<Text>,
+        confirm_due -> Timestamp,
+        first_response_due -> Timestamp,
+        response_due -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        first_response_at -> Nullable<Timestamp>,
+        last_customer_message_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Messages of a ticket (public or internal notes).
+    ticket_messages (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        author_kind -> Text,
+        author_id -> Nullable<Text>,
+        author_email -> Nullable<Text>,
+        author_name -> Nullable<Text>,
+        visibility -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        in_reply_to -> Nullable<Text>,
+        privacy_kinds -> Text,
+        privacy_persons -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Attachments of a ticket; `storage_key` is null once the bytes are removed (R-PRIVACY).
+    ticket_attachments (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        message_id -> Nullable<Text>,
+        name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Nullable<Text>,
+        removed_reason -> Nullable<Text>,
+        removed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Status, department and label changes of a ticket.
+    ticket_history (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(api_accounts -> tenants (tenant_id));
 diesel::joinable!(api_account_keys -> api_accounts (api_account_id));
@@ -546,6 +666,13 @@ diesel::joinable!(reminders -> appointments (appointment_id));
 diesel::joinable!(mail_senders -> mail_servers (server_id));
 diesel::joinable!(mail_limits -> mail_servers (server_id));
 diesel::joinable!(mail_attempts -> mail_outbox (outbox_id));
+diesel::joinable!(customer_contacts -> organisations (organisation_id));
+diesel::joinable!(customer_contacts -> users (user_id));
+diesel::joinable!(tickets -> organisations (organisation_id));
+diesel::joinable!(ticket_messages -> tickets (ticket_id));
+diesel::joinable!(ticket_attachments -> tickets (ticket_id));
+diesel::joinable!(ticket_attachments -> ticket_messages (message_id));
+diesel::joinable!(ticket_history -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
@@ -581,4 +708,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     mail_outbox,
     mail_attempts,
+    organisations,
+    customer_contacts,
+    tickets,
+    ticket_messages,
+    ticket_attachments,
+    ticket_history,
 );

@@ -10,4 +10,5 @@ pub mod health;
 pub mod mail;
 pub mod oauth;
 pub mod problems;
+pub mod tickets;
 pub mod webhooks;
