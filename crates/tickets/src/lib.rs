@@ -8,6 +8,7 @@
 //! transaction.
 
 pub mod api;
+pub mod attachments;
 pub mod confirm;
 pub mod events;
 pub mod jobs;
