@@ -10,5 +10,6 @@ mod helpers;
 mod mail;
 mod oauth;
 mod platform;
+mod ticket_search;
 mod tickets;
 mod webhooks;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn json_of(res: Response, status: u16) -> Value {
+pub(crate) async fn json_of(res: Response, status: u16) -> Value {
     let got = res.status().as_u16();
     let text = res.text().await.unwrap();
     assert_eq!(got, status, "unexpected status; body: {text}");
@@ -19,15 +19,15 @@ async fn json_of(res: Response, status: u16) -> Value {
     }
 }
 
-struct Desk {
-    app: TestApp,
-    token: String,
-    tenant: uuid::Uuid,
-    admin: crate::helpers::Admin,
+pub(crate) struct Desk {
+    pub(crate) app: TestApp,
+    pub(crate) token: String,
+    pub(crate) tenant: uuid::Uuid,
+    pub(crate) admin: crate::helpers::Admin,
 }
 
 impl Desk {
-    async fn new() -> Desk {
+    pub(crate) async fn new() -> Desk {
         let app = spawn_app().await;
         let (admin, token) = app.admin_token("Helpdesk BV").await;
         Desk {
@@ -38,7 +38,12 @@ impl Desk {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Response {
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
         let mut req = self
             .app
             .client
@@ -50,7 +55,7 @@ impl Desk {
         req.send().await.unwrap()
     }
 
-    async fn create(&self, description: &str) -> Value {
+    pub(crate) async fn create(&self, description: &str) -> Value {
         let res = self
             .send(
                 reqwest::Method::POST,

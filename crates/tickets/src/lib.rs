@@ -16,6 +16,7 @@ pub mod model;
 pub mod number;
 pub mod privacy;
 pub mod public;
+pub mod search;
 pub mod service;
 
 use loket_common::SharedClock;

@@ -28,7 +28,7 @@ use crate::events::{
 use crate::model::{HistoryRow, MessageRow, TicketRow};
 use crate::number::TicketNumber;
 use crate::privacy::{self, Classification, Scanner};
-use crate::{Tickets, confirm};
+use crate::{Tickets, confirm, search};
 
 /// Longest name, area or version text.
 pub const NAME_MAX: usize = 200;
@@ -51,11 +51,6 @@ const RESPONSE_DAYS: i64 = 14;
 const NUMBER_ATTEMPTS: usize = 8;
 /// Bytes of randomness in a tracking code.
 pub const TRACKING_CODE_BYTES: usize = 32;
-
-diesel::define_sql_function! {
-    /// SQL `lower()` (both backends), for case-insensitive keyword search.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
 
 /// Who is looking at tickets.
 #[derive(Debug, Clone)]
@@ -594,29 +589,11 @@ impl Tickets {
                                 .or(tickets::response_due.lt(to_db(now))),
                         );
                 }
-                if let Some(kw) = filter.q.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-                    // TODO(issue 7): full text (SQLite FTS5 / PostgreSQL tsvector) over subject
-                    // and messages; for now a substring match on subject and public bodies.
-                    let kw = kw.to_lowercase();
-                    let pattern = format!(
-                        "%{}%",
-                        kw.replace('\\', "\\\\")
-                            .replace('%', "\\%")
-                            .replace('_', "\\_")
-                    );
-                    let in_messages = ticket_messages::table
-                        .filter(
-                            lower(ticket_messages::body_text)
-                                .like(pattern.clone())
-                                .escape('\\'),
-                        )
-                        .select(ticket_messages::ticket_id);
-                    q = q.filter(
-                        lower(tickets::subject)
-                            .like(pattern)
-                            .escape('\\')
-                            .or(tickets::id.eq_any(in_messages)),
-                    );
+                if let Some(kw) = &filter.q {
+                    match search::matching(c, kw, !viewer.is_customer()) {
+                        Some(m) => q = q.filter(m),
+                        None => return Ok(Vec::new()),
+                    }
                 }
                 Ok(q.load(c)?)
             })
