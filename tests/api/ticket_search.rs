@@ -66,17 +66,17 @@ async fn keywords_match_subject_and_messages_by_word_prefix_ignoring_case() {
     assert_eq!(numbers(&d, "q=PRINTER").await, both);
     assert_eq!(
         numbers(&d, "q=papierstor").await,
-        [printer.clone()],
+        [printer.as_str()],
         "prefix match"
     );
     assert_eq!(
         numbers(&d, "q=verdwijnen%20agenda").await,
-        [agenda.clone()],
+        [agenda.as_str()],
         "every word"
     );
     assert_eq!(
         numbers(&d, "q=synchronisatie").await,
-        [agenda.clone()],
+        [agenda.as_str()],
         "staff search notes"
     );
     assert!(numbers(&d, "q=verdwijnen%20papierstoring").await.is_empty());
@@ -114,11 +114,11 @@ async fn status_department_and_open_filters_select_exactly_their_tickets() {
         200,
     )
     .await;
-    assert_eq!(numbers(&d, "department=develop").await, [b.clone()]);
-    assert_eq!(numbers(&d, "department=helpdesk").await, [a.clone()]);
-    assert_eq!(numbers(&d, "status=resolved").await, [b.clone()]);
-    assert_eq!(numbers(&d, "open=true").await, [a.clone()]);
-    assert_eq!(numbers(&d, "open=false").await, [b.clone()]);
+    assert_eq!(numbers(&d, "department=develop").await, [b.as_str()]);
+    assert_eq!(numbers(&d, "department=helpdesk").await, [a.as_str()]);
+    assert_eq!(numbers(&d, "status=resolved").await, [b.as_str()]);
+    assert_eq!(numbers(&d, "open=true").await, [a.as_str()]);
+    assert_eq!(numbers(&d, "open=false").await, [b.as_str()]);
     assert_eq!(
         numbers(&d, &format!("number={}", a.to_lowercase())).await,
         [a]
@@ -147,7 +147,7 @@ async fn sla_breached_lists_tickets_past_a_due_time_without_the_response() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(numbers(&d, "sla=breached").await, [waiting.clone()]);
+    assert_eq!(numbers(&d, "sla=breached").await, [waiting.as_str()]);
 
     // A severe disruption is due at once.
     let severe = json_of(
