@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod auth_cache;
 pub mod directory;
 pub mod events;
 pub mod lookup;
@@ -35,6 +36,8 @@ pub struct AccountsConfig {
     pub max_failures: i32,
     /// Lockout duration in seconds.
     pub lockout_seconds: i64,
+    /// How long an authenticated bearer token is remembered (see [`auth_cache`]); zero: never.
+    pub auth_cache_ttl: std::time::Duration,
 }
 
 /// Tenant settings that other domains own, reached without a crate dependency: the gateway
@@ -60,7 +63,7 @@ pub trait TenantSettings: Send + Sync {
 /// The accounts service: every operation on tenants, users, API accounts and tokens.
 #[derive(Clone)]
 pub struct Accounts {
-    db: Db,
+    db: AccountsDb,
     clock: SharedClock,
     key: SecretKey,
     config: Arc<AccountsConfig>,
@@ -77,8 +80,9 @@ impl Accounts {
         config: AccountsConfig,
     ) -> loket_common::Result<Self> {
         let signer = signing::Signer::load_or_create(&db, &key, clock.now()).await?;
+        let cache = Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl));
         Ok(Accounts {
-            db,
+            db: AccountsDb { db, cache },
             clock,
             key,
             config: Arc::new(config),
@@ -105,5 +109,34 @@ impl Accounts {
         self.db
             .read(|c| Ok(tenants::table.count().get_result::<i64>(c)? > 0))
             .await
+    }
+}
+
+/// The database as the accounts service uses it: every write also clears the cache of
+/// authenticated tokens, since it may have revoked one (see [`auth_cache`]). Reads go to [`Db`].
+#[derive(Clone)]
+struct AccountsDb {
+    db: Db,
+    cache: Arc<auth_cache::AuthCache>,
+}
+
+impl AccountsDb {
+    /// [`Db::write`], then clears the token cache (after the commit, so no answer computed from
+    /// the old state is kept).
+    async fn write<T, F>(&self, f: F) -> loket_common::Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> loket_common::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let out = self.db.write(f).await;
+        self.cache.invalidate();
+        out
+    }
+}
+
+impl std::ops::Deref for AccountsDb {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
     }
 }

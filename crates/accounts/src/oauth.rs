@@ -810,6 +810,19 @@ impl Accounts {
     /// token is malformed, badly signed, expired, revoked, or its account (or impersonated
     /// user) is no longer active.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let cache = &self.db.cache;
+        if let Some(p) = cache.get(token, self.clock.now().timestamp()) {
+            return Ok(p);
+        }
+        let generation = cache.generation();
+        let (principal, exp) = self.verify_access_token(token).await?;
+        cache.put(token, principal.clone(), exp, generation);
+        Ok(principal)
+    }
+
+    /// [`Accounts::authenticate`] without the cache: the signature, then the database; answers
+    /// the principal and the token's `exp`.
+    async fn verify_access_token(&self, token: &str) -> Result<(Principal, i64)> {
         let invalid = || {
             Error::new(
                 Code::Unauthorized,
@@ -872,7 +885,7 @@ impl Accounts {
             }
             (Some(_), _) => return Err(invalid()),
         };
-        Ok(Principal {
+        let principal = Principal {
             tenant_id: ids::parse_stored(&account.tenant_id)?,
             subject: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
             kind,
@@ -882,7 +895,8 @@ impl Accounts {
                 .and_then(|a| Uuid::parse_str(&a.sub).ok()),
             permissions,
             token_id: Uuid::parse_str(&claims.jti).map_err(|_| invalid())?,
-        })
+        };
+        Ok((principal, claims.exp))
     }
 
     /// RFC 7662: describes a token to a caller allowed to see it (its own tokens, or any token

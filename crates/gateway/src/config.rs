@@ -59,6 +59,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "refresh-token lifetime in seconds (default 2592000, 30 days)",
     ),
     (
+        "LOKET_AUTH_CACHE_TTL",
+        "seconds an authenticated bearer token is remembered by this instance; writes here clear it at once, other instances' revocations are seen within this time; 0 turns it off (default 10)",
+    ),
+    (
         "LOKET_LOGIN_MAX_FAILURES",
         "failed logins before an API account is locked (default 5)",
     ),
@@ -143,6 +147,8 @@ pub struct Settings {
     pub login_max_failures: i32,
     /// Lockout duration (s).
     pub login_lockout: i64,
+    /// How long an authenticated token is remembered (s); 0: off.
+    pub auth_cache_ttl: u64,
     /// Webhook delivery policy.
     pub webhooks: WebhooksConfig,
     /// Mail: retry schedule, platform server and sender, trusted roots.
@@ -277,6 +283,7 @@ impl Settings {
             refresh_token_ttl: vars.positive("LOKET_REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
             login_max_failures: vars.positive("LOKET_LOGIN_MAX_FAILURES", 5)? as i32,
             login_lockout: vars.positive("LOKET_LOGIN_LOCKOUT", 900)?,
+            auth_cache_ttl: vars.parse("LOKET_AUTH_CACHE_TTL", 10, "a whole number of seconds")?,
             webhooks,
             mail,
         };

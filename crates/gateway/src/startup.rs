@@ -153,6 +153,7 @@ pub fn accounts_config(settings: &Settings, public_url: &str) -> AccountsConfig 
         refresh_token_ttl: settings.refresh_token_ttl,
         max_failures: settings.login_max_failures,
         lockout_seconds: settings.login_lockout,
+        auth_cache_ttl: std::time::Duration::from_secs(settings.auth_cache_ttl),
     }
 }
 
