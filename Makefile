@@ -46,6 +46,9 @@ browser: build ## Real-browser test: headless Chromium logs in via Swagger UI an
 openapi: ## Regenerate the committed openapi/openapi.json
 	$(CARGO) run -q --bin loket -- admin openapi > openapi/openapi.json
 
-bench: deps ## Benchmarks (figures, not pass/fail): webhook deliveries/s and commit-to-receipt latency on SQLite; one week of 10,000 appointments
+bench: deps ## Benchmarks (figures, not pass/fail): HTTP load with wrk on SQLite and PostgreSQL (bench/README.md, writes bench/results.json), webhook deliveries/s, one week of 10,000 appointments
+	scripts/ensure-bench-tools.sh
+	$(CARGO) build -q --release -p loket-gateway -p loket-bench
+	LOKET_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" $(CARGO) run -q --release -p loket-bench --bin loket-bench
 	$(CARGO) bench -q -p loket-webhooks --bench throughput
 	LOKET_TEST_BACKEND=sqlite $(CARGO) test -q --release -p loket-tests --test api -- --ignored --nocapture --exact agenda::bench_list_one_week_of_10000_appointments
