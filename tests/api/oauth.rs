@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, totp_code};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, totp_code};
 
 fn code_now(app: &TestApp, secret: &str) -> String {
     totp_code(secret, app.unix_now())
@@ -636,4 +636,74 @@ async fn token_exchange_impersonates_within_the_users_permissions() {
         res.json::<Value>().await.unwrap()["error"],
         "invalid_request"
     );
+}
+
+/// Issue 8: `POST /oauth/token` is limited per API account (whatever the address) and per
+/// client address; over the limit it answers 429 problem with `Retry-After`, before checking
+/// any password, and a correct login is refused too until the wait is over.
+#[tokio::test]
+async fn the_token_endpoint_is_rate_limited_per_account_and_per_address() {
+    let app = spawn_app_with(&[
+        ("LOKET_TOKEN_RATE_ACCOUNT", "1"),
+        ("LOKET_TOKEN_BURST_ACCOUNT", "3"),
+        ("LOKET_TOKEN_RATE_IP", "1"),
+        ("LOKET_TOKEN_BURST_IP", "6"),
+    ])
+    .await;
+    let admin = app.bootstrap("T").await;
+    let wrong = |user: &str| {
+        vec![
+            ("grant_type".to_owned(), "password".to_owned()),
+            ("username".to_owned(), user.to_owned()),
+            ("password".to_owned(), "wrong000000".to_owned()),
+        ]
+    };
+    let send = |form: Vec<(String, String)>| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/oauth/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(send(wrong(&admin.username)).await.status(), 400);
+    }
+    // The account's burst is spent: even the right password and code wait.
+    let code = totp_code(&admin.totp_secret, app.unix_now());
+    let res = send(vec![
+        ("grant_type".into(), "password".into()),
+        ("username".into(), admin.username.clone()),
+        ("password".into(), format!("{}{code}", admin.password)),
+    ])
+    .await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "a problem document"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/too-many-requests");
+
+    // Other usernames from the same address use up the address's burst of 6 (4 so far).
+    assert_eq!(send(wrong("someone-else")).await.status(), 400);
+    assert_eq!(send(wrong("another-one")).await.status(), 400);
+    assert_eq!(send(wrong("a-third")).await.status(), 429);
+
+    // After the wait the account logs in.
+    tokio::time::sleep(std::time::Duration::from_secs(retry + 1)).await;
+    let t = app
+        .login(&admin.username, &admin.password, &admin.totp_secret)
+        .await;
+    assert!(t["access_token"].is_string());
 }

@@ -59,6 +59,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "refresh-token lifetime in seconds (default 2592000, 30 days)",
     ),
     (
+        "LOKET_TOKEN_RATE_IP",
+        "POST /oauth/token requests per second per client address, sustained; 0 turns the limit off (default 10)",
+    ),
+    (
+        "LOKET_TOKEN_BURST_IP",
+        "POST /oauth/token requests per client address allowed at once (default 30)",
+    ),
+    (
+        "LOKET_TOKEN_RATE_ACCOUNT",
+        "POST /oauth/token requests per second per API account (username or client_id), sustained; 0 turns the limit off (default 1)",
+    ),
+    (
+        "LOKET_TOKEN_BURST_ACCOUNT",
+        "POST /oauth/token requests per API account allowed at once (default 10)",
+    ),
+    (
         "LOKET_AUTH_CACHE_TTL",
         "seconds an authenticated bearer token is remembered by this instance; writes here clear it at once, other instances' revocations are seen within this time; 0 turns it off (default 10)",
     ),
@@ -149,6 +165,10 @@ pub struct Settings {
     pub login_lockout: i64,
     /// How long an authenticated token is remembered (s); 0: off.
     pub auth_cache_ttl: u64,
+    /// Token-endpoint limit per client address.
+    pub token_rate_ip: crate::rate_limit::Limit,
+    /// Token-endpoint limit per API account.
+    pub token_rate_account: crate::rate_limit::Limit,
     /// Webhook delivery policy.
     pub webhooks: WebhooksConfig,
     /// Mail: retry schedule, platform server and sender, trusted roots.
@@ -284,6 +304,14 @@ impl Settings {
             login_max_failures: vars.positive("LOKET_LOGIN_MAX_FAILURES", 5)? as i32,
             login_lockout: vars.positive("LOKET_LOGIN_LOCKOUT", 900)?,
             auth_cache_ttl: vars.parse("LOKET_AUTH_CACHE_TTL", 10, "a whole number of seconds")?,
+            token_rate_ip: crate::rate_limit::Limit {
+                per_second: vars.parse("LOKET_TOKEN_RATE_IP", 10, "a whole number")?,
+                burst: vars.parse("LOKET_TOKEN_BURST_IP", 30, "a whole number")?,
+            },
+            token_rate_account: crate::rate_limit::Limit {
+                per_second: vars.parse("LOKET_TOKEN_RATE_ACCOUNT", 1, "a whole number")?,
+                burst: vars.parse("LOKET_TOKEN_BURST_ACCOUNT", 10, "a whole number")?,
+            },
             webhooks,
             mail,
         };

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -83,7 +83,12 @@ impl Application {
             mail.clone(),
             public_url.clone(),
         );
+        let token_limits = Arc::new(crate::rate_limit::TokenLimits::new(
+            settings.token_rate_ip,
+            settings.token_rate_account,
+        ));
         let state = web::Data::new(AppState {
+            token_limits,
             settings: Arc::new(settings),
             db,
             clock,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub public_url: String,
     /// Tenants, users, API accounts and tokens.
     pub accounts: Accounts,
+    /// Rate limits of the token endpoint.
+    pub token_limits: Arc<crate::rate_limit::TokenLimits>,
     /// Agenda: employees, staff, trigger rules and tasks.
     pub agenda: AgendaCore,
     /// Agenda: consultation types and product parameters.

@@ -10,7 +10,7 @@ use loket_accounts::oauth::{
     ACCESS_TOKEN_TYPE, Introspection, JWT_BEARER_ASSERTION, OAuthError, TOKEN_EXCHANGE,
     TokenRequest, TokenResponse,
 };
-use loket_common::Permission;
+use loket_common::{Code, Error, Permission, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -118,6 +118,9 @@ fn is_form(req: &HttpRequest) -> bool {
         (status = 200, description = "A token.", body = TokenResponse),
         (status = 400, description = "RFC 6749 error.", body = OAuthErrorBody),
         (status = 401, description = "Client authentication failed (`invalid_client`).", body = OAuthErrorBody),
+        (status = 429, description = "Too many token requests from this address or for this account (`LOKET_TOKEN_RATE_*`); `Retry-After` says when to try again.",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     ))]
 #[post("/oauth/token")]
 pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
@@ -125,6 +128,18 @@ pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
         Ok(f) => f,
         Err(e) => return oauth_error(&e),
     };
+    let account = form
+        .username
+        .as_deref()
+        .or(form.client_id.as_deref())
+        .map(str::to_owned)
+        .or_else(|| basic_client_id(req.headers()));
+    if let Err(wait) = state
+        .token_limits
+        .check(req.peer_addr().map(|a| a.ip()), account.as_deref())
+    {
+        return too_many_requests(wait);
+    }
     match state
         .accounts
         .token(form, basic_client_id(req.headers()))
@@ -133,6 +148,21 @@ pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
         Ok(t) => no_store(HttpResponse::Ok().json(t)),
         Err(e) => oauth_error(&e),
     }
+}
+
+/// `429` problem with `Retry-After` in whole seconds (at least 1).
+fn too_many_requests(wait: std::time::Duration) -> HttpResponse {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let problem = Error::new(
+        Code::TooManyRequests,
+        format!("Too many token requests; try again in {secs} s."),
+    )
+    .to_problem();
+    let mut res = crate::problem::problem_response(&problem);
+    if let Ok(v) = header::HeaderValue::from_str(&secs.max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    no_store(res)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body; anything else is `invalid_request`.
