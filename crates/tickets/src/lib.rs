@@ -11,14 +11,17 @@ pub mod api;
 pub mod attachments;
 pub mod confirm;
 pub mod events;
+pub mod inbound;
 pub mod jobs;
 pub mod model;
 pub mod number;
+pub mod outgoing;
 pub mod privacy;
 pub mod public;
 pub mod service;
 
 use loket_common::SharedClock;
+use loket_common::crypto::SecretKey;
 use loket_mail::Mail;
 use loket_storage::Db;
 
@@ -30,6 +33,8 @@ pub struct Tickets {
     mail: Mail,
     /// The absolute public base URL without trailing slash, for tracking links.
     public_url: String,
+    /// Signs and verifies our outgoing Message-IDs (R-THREAD); see [`Tickets::with_secret_key`].
+    key: SecretKey,
 }
 
 impl Tickets {
@@ -40,6 +45,15 @@ impl Tickets {
             clock,
             mail,
             public_url,
+            key: SecretKey::generate(),
         }
+    }
+
+    /// Uses the server secret key for the Message-IDs of outgoing mail, so replies thread
+    /// across restarts and processes (`loket mail ingest`). Without it a random key is used.
+    #[must_use]
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.key = key;
+        self
     }
 }
