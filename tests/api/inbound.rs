@@ -161,7 +161,9 @@ async fn mime_fixtures_become_tickets_with_decoded_bodies() {
     let m = messages(&app, &token, out["ticket"]["number"].as_str().unwrap()).await;
     let body = m[0]["body"].as_str().unwrap();
     assert!(
-        body.contains("De module voor het café geeft een foutmelding als ik een heel lange regel invoer"),
+        body.contains(
+            "De module voor het café geeft een foutmelding als ik een heel lange regel invoer"
+        ),
         "{body}"
     );
     assert!(body.ends_with("José"), "{body}");
@@ -170,17 +172,28 @@ async fn mime_fixtures_become_tickets_with_decoded_bodies() {
     let out = ingest(&app, &token, fixture("base64_attachment.eml"), 201).await;
     let m = messages(&app, &token, out["ticket"]["number"].as_str().unwrap()).await;
     let body = m[0]["body"].as_str().unwrap();
-    assert!(body.contains("In de bijlage het logbestand van de fout."), "{body}");
-    assert!(!body.contains("spooler timeout"), "the attachment is not the body: {body}");
+    assert!(
+        body.contains("In de bijlage het logbestand van de fout."),
+        "{body}"
+    );
+    assert!(
+        !body.contains("spooler timeout"),
+        "the attachment is not the body: {body}"
+    );
 
     // ISO-8859-1 body and subject.
     let out = ingest(&app, &token, fixture("iso_8859_1.eml"), 201).await;
-    assert_eq!(out["ticket"]["subject"], "Patiënt niet zichtbaar in overzicht");
+    assert_eq!(
+        out["ticket"]["subject"],
+        "Patiënt niet zichtbaar in overzicht"
+    );
     assert_eq!(out["ticket"]["reporter_name"], "Renée Müller");
     let m = messages(&app, &token, out["ticket"]["number"].as_str().unwrap()).await;
     let body = m[0]["body"].as_str().unwrap();
     assert!(
-        body.contains("De cliënt verschijnt niet in het overzicht; de weergave van é, ü en ß klopt ook niet."),
+        body.contains(
+            "De cliënt verschijnt niet in het overzicht; de weergave van é, ü en ß klopt ook niet."
+        ),
         "{body}"
     );
 
@@ -197,12 +210,24 @@ async fn mime_fixtures_become_tickets_with_decoded_bodies() {
     // text/plain and application/octet-stream are accepted as MTA pipes post them.
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "x@y.example"), ("NUMBER", "AAA-BBBBB-000"), ("ID", "pipe-1")],
+        &[
+            ("FROM", "x@y.example"),
+            ("NUMBER", "AAA-BBBBB-000"),
+            ("ID", "pipe-1"),
+        ],
     );
-    json_of(post_mail(&app, &token, "helpdesk", raw, "text/plain").await, 201).await;
+    json_of(
+        post_mail(&app, &token, "helpdesk", raw, "text/plain").await,
+        201,
+    )
+    .await;
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "x@y.example"), ("NUMBER", "AAA-BBBBB-000"), ("ID", "pipe-2")],
+        &[
+            ("FROM", "x@y.example"),
+            ("NUMBER", "AAA-BBBBB-000"),
+            ("ID", "pipe-2"),
+        ],
     );
     json_of(
         post_mail(&app, &token, "helpdesk", raw, "application/octet-stream").await,
@@ -233,7 +258,11 @@ async fn a_subject_tag_threads_only_from_the_reporter_or_a_cc_and_reopens_a_reso
     // The reporter answers (in another case): threads and re-opens as `open`.
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "Jan <JAN@gemeente.example>"), ("NUMBER", &number), ("ID", "r1")],
+        &[
+            ("FROM", "Jan <JAN@gemeente.example>"),
+            ("NUMBER", &number),
+            ("ID", "r1"),
+        ],
     );
     let res = post_mail(&app, &token, "helpdesk", raw, "message/rfc822").await;
     assert_eq!(
@@ -249,20 +278,25 @@ async fn a_subject_tag_threads_only_from_the_reporter_or_a_cc_and_reopens_a_reso
     // The quoted earlier text (a BSN and a phone number) is not scanned again.
     assert_eq!(r["ticket"]["labels"], json!([]));
     let history = get(&app, &token, &format!("/api/v1/tickets/{number}/history")).await;
-    let reopened = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|h| h["field"] == "status" && h["old_value"] == "resolved" && h["new_value"] == "open");
+    let reopened = history.as_array().unwrap().iter().any(|h| {
+        h["field"] == "status" && h["old_value"] == "resolved" && h["new_value"] == "open"
+    });
     assert!(reopened, "{history}");
     let topics = topics(&app, admin.tenant_id);
-    assert!(topics.iter().any(|t| t == "Tickets.StatusChange"), "{topics:?}");
+    assert!(
+        topics.iter().any(|t| t == "Tickets.StatusChange"),
+        "{topics:?}"
+    );
     assert!(topics.iter().any(|t| t == "Tickets.Message"), "{topics:?}");
 
     // A CC address threads too.
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "piet@gemeente.example"), ("NUMBER", &number), ("ID", "r2")],
+        &[
+            ("FROM", "piet@gemeente.example"),
+            ("NUMBER", &number),
+            ("ID", "r2"),
+        ],
     );
     let r = ingest(&app, &token, raw, 200).await;
     assert_eq!(r["threaded_by"], "subject_tag");
@@ -271,7 +305,11 @@ async fn a_subject_tag_threads_only_from_the_reporter_or_a_cc_and_reopens_a_reso
     // A stranger quoting the number gets a ticket of their own.
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "stranger@elders.example"), ("NUMBER", &number), ("ID", "r3")],
+        &[
+            ("FROM", "stranger@elders.example"),
+            ("NUMBER", &number),
+            ("ID", "r3"),
+        ],
     );
     let r = ingest(&app, &token, raw, 201).await;
     assert_eq!(r["created"], true);
@@ -283,7 +321,11 @@ async fn a_subject_tag_threads_only_from_the_reporter_or_a_cc_and_reopens_a_reso
     let (_, other) = app.admin_token("Ander BV").await;
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "jan@gemeente.example"), ("NUMBER", &number), ("ID", "r4")],
+        &[
+            ("FROM", "jan@gemeente.example"),
+            ("NUMBER", &number),
+            ("ID", "r4"),
+        ],
     );
     let r = ingest(&app, &other, raw, 201).await;
     assert_ne!(r["ticket"]["number"], number.as_str());
@@ -309,7 +351,11 @@ async fn the_same_message_id_is_stored_once() {
     // A reply with the same Message-ID as one stored before is also the same mail.
     let raw = fill(
         "reply_with_tag.eml",
-        &[("FROM", "jan@gemeente.example"), ("NUMBER", number), ("ID", "dup")],
+        &[
+            ("FROM", "jan@gemeente.example"),
+            ("NUMBER", number),
+            ("ID", "dup"),
+        ],
     );
     ingest(&app, &token, raw.clone(), 200).await;
     let r = ingest(&app, &token, raw, 200).await;
@@ -321,7 +367,14 @@ async fn the_same_message_id_is_stored_once() {
 async fn the_updates_mailbox_lands_in_the_updates_department() {
     let app = spawn_app().await;
     let (_, token) = app.admin_token("Helpdesk BV").await;
-    let res = post_mail(&app, &token, "updates", fixture("updates.eml"), "message/rfc822").await;
+    let res = post_mail(
+        &app,
+        &token,
+        "updates",
+        fixture("updates.eml"),
+        "message/rfc822",
+    )
+    .await;
     let out = json_of(res, 201).await;
     assert_eq!(out["ticket"]["department"], "updates");
     assert_eq!(out["ticket"]["channel"], "email");
@@ -369,13 +422,27 @@ async fn bad_mail_and_bad_requests_are_refused_and_change_nothing() {
     .await;
     assert_eq!(body["invalid_params"][0]["name"], "body", "{body}");
     problem(
-        post_mail(&app, &token, "helpdesk", fixture("updates.eml"), "application/json").await,
+        post_mail(
+            &app,
+            &token,
+            "helpdesk",
+            fixture("updates.eml"),
+            "application/json",
+        )
+        .await,
         415,
         "unsupported-media-type",
     )
     .await;
     problem(
-        post_mail(&app, &token, "spam", fixture("updates.eml"), "message/rfc822").await,
+        post_mail(
+            &app,
+            &token,
+            "spam",
+            fixture("updates.eml"),
+            "message/rfc822",
+        )
+        .await,
         400,
         "malformed-request",
     )
@@ -429,7 +496,14 @@ async fn bad_mail_and_bad_requests_are_refused_and_change_nothing() {
         .await;
     let reader_token = login["access_token"].as_str().unwrap();
     problem(
-        post_mail(&app, reader_token, "helpdesk", fixture("updates.eml"), "message/rfc822").await,
+        post_mail(
+            &app,
+            reader_token,
+            "helpdesk",
+            fixture("updates.eml"),
+            "message/rfc822",
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -482,7 +556,10 @@ async fn a_staff_reply_is_mailed_with_a_signed_message_id_and_replies_to_it_thre
     );
 
     // An internal note mails nothing; a public staff reply mails the reporter, CC the CCs.
-    for (body, visibility) in [("Intern: printer 3 checken", "internal"), ("We kijken ernaar.", "public")] {
+    for (body, visibility) in [
+        ("Intern: printer 3 checken", "internal"),
+        ("We kijken ernaar.", "public"),
+    ] {
         json_of(
             app.client
                 .post(app.url(&format!("/api/v1/tickets/{number}/messages")))
@@ -499,12 +576,21 @@ async fn a_staff_reply_is_mailed_with_a_signed_message_id_and_replies_to_it_thre
     assert_eq!(got.len(), 2, "the internal note is not mailed");
     let reply = &got[1];
     let h = &reply["headers"];
-    assert_eq!(h["Subject"], format!("Re: Agenda print lukt niet [{number}]"));
+    assert_eq!(
+        h["Subject"],
+        format!("Re: Agenda print lukt niet [{number}]")
+    );
     assert_eq!(h["In-Reply-To"], "<multipart-1@gemeente.example>");
     assert_eq!(h["References"], "<multipart-1@gemeente.example>");
-    assert!(h["To"].as_str().unwrap().contains("jan@gemeente.example"), "{h}");
+    assert!(
+        h["To"].as_str().unwrap().contains("jan@gemeente.example"),
+        "{h}"
+    );
     let cc = h["Cc"].as_str().unwrap();
-    assert!(cc.contains("piet@gemeente.example") && cc.contains("anna@gemeente.example"), "{cc}");
+    assert!(
+        cc.contains("piet@gemeente.example") && cc.contains("anna@gemeente.example"),
+        "{cc}"
+    );
     let mut rcpts: Vec<String> = reply["rcpt_tos"]
         .as_array()
         .unwrap()
@@ -514,12 +600,26 @@ async fn a_staff_reply_is_mailed_with_a_signed_message_id_and_replies_to_it_thre
     rcpts.sort();
     assert_eq!(
         rcpts,
-        vec!["anna@gemeente.example", "jan@gemeente.example", "piet@gemeente.example"]
+        vec![
+            "anna@gemeente.example",
+            "jan@gemeente.example",
+            "piet@gemeente.example"
+        ]
     );
-    assert!(reply["text"].as_str().unwrap().contains("We kijken ernaar."));
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap()
+            .contains("We kijken ernaar.")
+    );
     // `<ticket.message.hmac16@host>`
     let mid = h["Message-ID"].as_str().unwrap().to_owned();
-    let local = mid.trim_matches(|c| c == '<' || c == '>').split('@').next().unwrap().to_owned();
+    let local = mid
+        .trim_matches(|c| c == '<' || c == '>')
+        .split('@')
+        .next()
+        .unwrap()
+        .to_owned();
     let parts: Vec<&str> = local.split('.').collect();
     assert_eq!(parts.len(), 3, "{mid}");
     assert_eq!(parts[0], ticket_id);
@@ -533,7 +633,10 @@ async fn a_staff_reply_is_mailed_with_a_signed_message_id_and_replies_to_it_thre
     assert_eq!(t["status"], "answered");
 
     // A reply from anyone naming our Message-ID threads (no subject tag needed).
-    let raw = fill("reply_in_reply_to.eml", &[("ID", "irt-1"), ("IN_REPLY_TO", &mid)]);
+    let raw = fill(
+        "reply_in_reply_to.eml",
+        &[("ID", "irt-1"), ("IN_REPLY_TO", &mid)],
+    );
     let r = ingest(&app, &token, raw, 200).await;
     assert_eq!(r["threaded_by"], "references");
     assert_eq!(r["ticket"]["number"], number.as_str());
@@ -548,14 +651,20 @@ async fn a_staff_reply_is_mailed_with_a_signed_message_id_and_replies_to_it_thre
         parts[1],
         String::from_utf8(forged_hash).unwrap()
     );
-    let raw = fill("reply_in_reply_to.eml", &[("ID", "irt-2"), ("IN_REPLY_TO", &forged)]);
+    let raw = fill(
+        "reply_in_reply_to.eml",
+        &[("ID", "irt-2"), ("IN_REPLY_TO", &forged)],
+    );
     let r = ingest(&app, &token, raw, 201).await;
     assert_eq!(r["threaded_by"], "new");
     assert_ne!(r["ticket"]["number"], number.as_str());
 
     // Our genuine id posted by another tenant threads into nothing there.
     let (_, other) = app.admin_token("Ander BV").await;
-    let raw = fill("reply_in_reply_to.eml", &[("ID", "irt-3"), ("IN_REPLY_TO", &mid)]);
+    let raw = fill(
+        "reply_in_reply_to.eml",
+        &[("ID", "irt-3"), ("IN_REPLY_TO", &mid)],
+    );
     let r = ingest(&app, &other, raw, 201).await;
     assert_eq!(r["threaded_by"], "new");
     assert_eq!(messages(&app, &token, &number).await.len(), 4);
@@ -594,7 +703,10 @@ fn loket() -> Command {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let bin = dir.join("loket");
-    assert!(bin.exists(), "build the binary first: cargo build --bin loket");
+    assert!(
+        bin.exists(),
+        "build the binary first: cargo build --bin loket"
+    );
     let mut cmd = Command::new(bin);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("LOKET_")) {
         cmd.env_remove(k);
@@ -621,11 +733,21 @@ fn loket_mail_ingest_files_a_message_from_standard_input() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}/loket.db", dir.display());
     let out = loket()
-        .args(["admin", "bootstrap", "--tenant", "Gemeente Helpdesk", "--json"])
+        .args([
+            "admin",
+            "bootstrap",
+            "--tenant",
+            "Gemeente Helpdesk",
+            "--json",
+        ])
         .env("LOKET_DATABASE_URL", &db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tenant_id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["tenant_id"]
         .as_str()
         .unwrap()
@@ -634,11 +756,22 @@ fn loket_mail_ingest_files_a_message_from_standard_input() {
     // By name (any case), into the updates mailbox.
     let out = run(
         loket()
-            .args(["mail", "ingest", "--tenant", "gemeente helpdesk", "--mailbox", "updates"])
+            .args([
+                "mail",
+                "ingest",
+                "--tenant",
+                "gemeente helpdesk",
+                "--mailbox",
+                "updates",
+            ])
             .env("LOKET_DATABASE_URL", &db),
         &fixture("updates.eml"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["created"], true);
     assert_eq!(answer["ticket"]["department"], "updates");
@@ -651,14 +784,22 @@ fn loket_mail_ingest_files_a_message_from_standard_input() {
             .env("LOKET_DATABASE_URL", &db),
         &fixture("updates.eml"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again["threaded_by"], "duplicate");
     assert_eq!(again["ticket"]["id"], answer["ticket"]["id"]);
 
     // Refusals: exit code 2 and one clear line.
     for (args, stdin, needle) in [
-        (vec!["--tenant", "Nobody"], fixture("updates.eml"), "no tenant"),
+        (
+            vec!["--tenant", "Nobody"],
+            fixture("updates.eml"),
+            "no tenant",
+        ),
         (
             vec!["--tenant", "Gemeente Helpdesk"],
             b"Subject: x\r\n\r\nno sender".to_vec(),

@@ -105,5 +105,7 @@ pub fn tenant_by_id_or_name(conn: &mut AnyConnection, id_or_name: &str) -> Resul
                 .optional()?,
         },
     };
-    found.map(|id| loket_common::ids::parse_stored(&id)).transpose()
+    found
+        .map(|id| loket_common::ids::parse_stored(&id))
+        .transpose()
 }

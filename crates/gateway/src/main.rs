@@ -212,7 +212,8 @@ async fn ingest(tenant: String, mailbox: String) -> Result<(), String> {
         settings.mail.clone(),
         Arc::new(loket_gateway::mail::Accounts),
     )?;
-    let tickets = loket_tickets::Tickets::new(db, clock, mail, public_url).with_secret_key(secret_key);
+    let tickets =
+        loket_tickets::Tickets::new(db, clock, mail, public_url).with_secret_key(secret_key);
     let outcome = tickets
         .ingest_for(tenant_id, Actor::system(), mailbox, raw)
         .await

@@ -383,12 +383,18 @@ impl Mail {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
         {
-            v.fail("message_id_local", "must be 1–200 characters of A–Z, a–z, 0–9, `.`, `-`, `_`");
+            v.fail(
+                "message_id_local",
+                "must be 1–200 characters of A–Z, a–z, 0–9, `.`, `-`, `_`",
+            );
         }
         if mail.in_reply_to.as_deref().is_some_and(|s| !ids_ok(s))
             || mail.references.iter().any(|s| !ids_ok(s))
         {
-            v.fail("references", "each message id is `<id@host>` in visible ASCII");
+            v.fail(
+                "references",
+                "each message id is `<id@host>` in visible ASCII",
+            );
         }
         v.finish()?;
         let default = load_settings(conn, &tenant.to_string())?
@@ -429,8 +435,8 @@ impl Mail {
                     mail_outbox_headers::cc
                         .eq(serde_json::to_string(&mail.cc).map_err(Error::internal)?),
                     mail_outbox_headers::in_reply_to.eq(mail.in_reply_to.as_deref()),
-                    mail_outbox_headers::reference_ids.eq((!mail.references.is_empty())
-                        .then(|| mail.references.join(" "))),
+                    mail_outbox_headers::reference_ids
+                        .eq((!mail.references.is_empty()).then(|| mail.references.join(" "))),
                 ))
                 .execute(conn)?;
         }

@@ -252,16 +252,15 @@ fn claim(mail: &Mail, conn: &mut AnyConnection) -> Result<Vec<Job>> {
         // What it is.
         let attachments: Vec<StoredAttachment> =
             serde_json::from_str(&row.attachments).map_err(Error::internal)?;
-        let headers: Option<(String, Option<String>, Option<String>)> =
-            mail_outbox_headers::table
-                .find(&row.id)
-                .select((
-                    mail_outbox_headers::cc,
-                    mail_outbox_headers::in_reply_to,
-                    mail_outbox_headers::reference_ids,
-                ))
-                .first(conn)
-                .optional()?;
+        let headers: Option<(String, Option<String>, Option<String>)> = mail_outbox_headers::table
+            .find(&row.id)
+            .select((
+                mail_outbox_headers::cc,
+                mail_outbox_headers::in_reply_to,
+                mail_outbox_headers::reference_ids,
+            ))
+            .first(conn)
+            .optional()?;
         let (cc, in_reply_to, references) = match headers {
             Some((cc, irt, refs)) => (
                 serde_json::from_str::<Vec<String>>(&cc).map_err(Error::internal)?,
@@ -276,17 +275,16 @@ fn claim(mail: &Mail, conn: &mut AnyConnection) -> Result<Vec<Job>> {
             in_reply_to: in_reply_to.as_deref(),
             references: &references,
         };
-        let (envelope, bytes) =
-            match message::build_in_thread(
-                &Draft::of(&row, &attachments, from_db(row.created_at)),
-                &thread,
-            ) {
-                Ok(b) => b,
-                Err(e) => {
-                    fail_now(conn, &row, &e)?;
-                    continue;
-                }
-            };
+        let (envelope, bytes) = match message::build_in_thread(
+            &Draft::of(&row, &attachments, from_db(row.created_at)),
+            &thread,
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                fail_now(conn, &row, &e)?;
+                continue;
+            }
+        };
         // Claim it.
         let lease = ids::new_id().to_string();
         let attempt_id = ids::new_id().to_string();

@@ -124,12 +124,19 @@ fn one_line(s: &str, max: usize) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    truncate_chars(s.split_whitespace().collect::<Vec<_>>().join(" ").as_str(), max)
+    truncate_chars(
+        s.split_whitespace().collect::<Vec<_>>().join(" ").as_str(),
+        max,
+    )
 }
 
 /// `<id>` form of a message id; `None` when empty or unusable.
 fn bracketed(id: &str) -> Option<String> {
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if id.is_empty() || id.len() > MESSAGE_ID_MAX || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return None;
     }
@@ -171,13 +178,19 @@ fn addresses(a: Option<&Address<'_>>) -> Vec<(String, Option<String>)> {
 /// has no usable `From` address.
 pub fn parse(raw: &[u8]) -> Result<InboundMail> {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid("body", "is empty; post the raw RFC 5322 message"));
+        return Err(Error::invalid(
+            "body",
+            "is empty; post the raw RFC 5322 message",
+        ));
     }
     let Some(msg) = MessageParser::default().parse(raw) else {
         return Err(Error::invalid("body", "is not an RFC 5322 message"));
     };
     if msg.headers().is_empty() {
-        return Err(Error::invalid("body", "is not an RFC 5322 message (no header fields)"));
+        return Err(Error::invalid(
+            "body",
+            "is not an RFC 5322 message (no header fields)",
+        ));
     }
     let Some((from_email, from_name)) = addresses(msg.from()).into_iter().next() else {
         return Err(Error::invalid(
@@ -328,7 +341,9 @@ fn scan(mail: &InboundMail, row: Option<&TicketRow>) -> Result<Scan> {
         ignore.push(r.reporter_email.clone());
         ignore.extend(string_list(&r.cc_emails)?);
     }
-    Ok(Scanner::default().ignore(ignore).scan(&scannable(&mail.text)))
+    Ok(Scanner::default()
+        .ignore(ignore)
+        .scan(&scannable(&mail.text)))
 }
 
 /// The ticket an inbound mail threads into, and how.
@@ -482,7 +497,12 @@ impl Tickets {
         let pc = p.clone();
         let customer = self
             .db
-            .read(move |c| Ok(matches!(viewer(c, &pc)?, crate::service::Viewer::Customer { .. })))
+            .read(move |c| {
+                Ok(matches!(
+                    viewer(c, &pc)?,
+                    crate::service::Viewer::Customer { .. }
+                ))
+            })
             .await?;
         if customer {
             return Err(Error::forbidden(
@@ -598,7 +618,14 @@ fn ingest_in(
         diesel::update(tickets::table.find(&row.id))
             .set(tickets::last_customer_message_at.eq(to_db(now)))
             .execute(c)?;
-        set_status(c, &row, TicketStatus::Open, AuthorKind::Customer, actor, now)?
+        set_status(
+            c,
+            &row,
+            TicketStatus::Open,
+            AuthorKind::Customer,
+            actor,
+            now,
+        )?
     };
     let current = load_ticket(c, &row.id)?;
     let incident = add_incident_label(c, &current, class, actor, now)?;
@@ -609,7 +636,15 @@ fn ingest_in(
         events::emit(c, TICKETS_MESSAGE, tenant, ticket.id, &ticket, actor, now)?;
     }
     if status_changed {
-        events::emit(c, TICKETS_STATUS_CHANGE, tenant, ticket.id, &ticket, actor, now)?;
+        events::emit(
+            c,
+            TICKETS_STATUS_CHANGE,
+            tenant,
+            ticket.id,
+            &ticket,
+            actor,
+            now,
+        )?;
     }
     if incident {
         events::emit(
@@ -681,12 +716,20 @@ Hallo,\r\nhet werkt niet.\r\n-- \r\nJan 06-12345678\r\n";
         assert_eq!(m.references, vec!["<x1@y>".to_owned(), "<x0@y>".to_owned()]);
         assert!(m.text.starts_with("Hallo,\nhet werkt niet."));
         // The signature is not scanned: the sender's own phone number is no incident.
-        assert_eq!(scan(&m, None).unwrap().classification(), Classification::Clean);
+        assert_eq!(
+            scan(&m, None).unwrap().classification(),
+            Classification::Clean
+        );
     }
 
     #[test]
     fn refuses_what_is_not_a_mail_with_a_sender() {
-        for raw in [&b""[..], b"   \r\n", b"Subject: hi\r\n\r\nno sender", b"From: nobody\r\n\r\nx"] {
+        for raw in [
+            &b""[..],
+            b"   \r\n",
+            b"Subject: hi\r\n\r\nno sender",
+            b"From: nobody\r\n\r\nx",
+        ] {
             let e = parse(raw).unwrap_err();
             assert_eq!(e.code, Code::ValidationFailed, "{raw:?}");
         }
@@ -702,7 +745,10 @@ Hallo,\r\nhet werkt niet.\r\n-- \r\nJan 06-12345678\r\n";
     fn hints_come_from_signed_references_and_the_subject() {
         let key = SecretKey::generate();
         let (t, m) = (Uuid::new_v4(), Uuid::new_v4());
-        let ours = format!("<{}@loket.test>", crate::outgoing::message_id_local(&key, t, m));
+        let ours = format!(
+            "<{}@loket.test>",
+            crate::outgoing::message_id_local(&key, t, m)
+        );
         let forged = format!("<{}.{}.0123456789abcdef@loket.test>", Uuid::new_v4(), m);
         let mail = InboundMail {
             subject: "Re: x [ABC-DEFGH-123]".into(),
@@ -711,11 +757,15 @@ Hallo,\r\nhet werkt niet.\r\n-- \r\nJan 06-12345678\r\n";
         };
         let h = thread_hints(&mail, &key);
         assert_eq!(h.signed, vec![t]);
-        assert_eq!(h.tag.map(|n| n.to_string()).as_deref(), Some("ABC-DEFGH-123"));
+        assert_eq!(
+            h.tag.map(|n| n.to_string()).as_deref(),
+            Some("ABC-DEFGH-123")
+        );
     }
 
     fn fixtures() -> Vec<Vec<u8>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mail");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mail");
         let mut out = vec![PLAIN.to_vec()];
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
