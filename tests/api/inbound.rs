@@ -826,3 +826,154 @@ fn loket_mail_ingest_files_a_message_from_standard_input() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_new_ticket_is_confirmed_but_machine_mail_is_not() {
+    // A platform sender so confirmations can be queued (nothing is delivered in this test).
+    let app = spawn_app_with(&[
+        ("LOKET_PLATFORM_SMTP_URL", "smtps://u:p@127.0.0.1:1"),
+        ("LOKET_PLATFORM_SENDER", "Helpdesk <helpdesk@loket.test>"),
+    ])
+    .await;
+    let (_, token) = app.admin_token("Helpdesk BV").await;
+    let outbox = |app: &TestApp| {
+        app.state
+            .db
+            .read_blocking(|c| {
+                use loket_storage::schema::mail_outbox as o;
+                Ok(o::table
+                    .select((o::to_email, o::subject))
+                    .load::<(String, String)>(c)?)
+            })
+            .unwrap()
+    };
+    let out = ingest(&app, &token, fixture("updates.eml"), 201).await;
+    let queued = outbox(&app);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].0, "beheer@gemeente.example");
+    assert!(
+        queued[0]
+            .1
+            .contains(out["ticket"]["number"].as_str().unwrap())
+    );
+
+    // An out-of-office (or our own confirmation looping back) files a ticket, mails nothing.
+    let mut auto = b"Auto-Submitted: auto-replied\r\n".to_vec();
+    auto.extend(fixture("html_only.eml"));
+    let out = ingest(&app, &token, auto, 201).await;
+    assert_eq!(out["created"], true);
+    assert_eq!(outbox(&app).len(), 1);
+}
+
+/// A verified customer contact (user + contact row of organisation `org`) and an impersonated
+/// token for it.
+async fn customer_token(
+    app: &TestApp,
+    token: &str,
+    tenant: uuid::Uuid,
+    org: &str,
+    email: &str,
+) -> String {
+    let user = json_of(
+        app.client
+            .post(app.url("/api/v1/users"))
+            .bearer_auth(token)
+            .json(&json!({ "name": email, "email": email, "permissions": ["tickets:read", "tickets:write"] }))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let (tenant, org, email, uid) = (
+        tenant.to_string(),
+        org.to_owned(),
+        email.to_owned(),
+        user_id.clone(),
+    );
+    app.state
+        .db
+        .write(move |c| {
+            use loket_storage::schema::{customer_contacts, organisations};
+            let now = chrono::Utc::now().naive_utc();
+            diesel::insert_into(organisations::table)
+                .values((
+                    organisations::id.eq(&org),
+                    organisations::tenant_id.eq(&tenant),
+                    organisations::name.eq("Gemeente"),
+                    organisations::created_at.eq(now),
+                    organisations::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::insert_into(customer_contacts::table)
+                .values((
+                    customer_contacts::user_id.eq(&uid),
+                    customer_contacts::tenant_id.eq(&tenant),
+                    customer_contacts::organisation_id.eq(&org),
+                    customer_contacts::email.eq(&email),
+                    customer_contacts::verified_at.eq(Some(now)),
+                    customer_contacts::created_at.eq(now),
+                    customer_contacts::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", token),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+            ("requested_subject", user_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    json_of(res, 200).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn mail_from_a_verified_contact_joins_its_organisation_and_customers_cannot_post_mail() {
+    let app = spawn_app().await;
+    let (admin, token) = app.admin_token("Helpdesk BV").await;
+    let org = uuid::Uuid::new_v4().to_string();
+    let jan = customer_token(&app, &token, admin.tenant_id, &org, "jan@gemeente.example").await;
+
+    // The sender is the verified contact: the ticket is the organisation's, and Jan sees it.
+    let out = ingest(&app, &token, fixture("multipart_alternative.eml"), 201).await;
+    assert_eq!(out["ticket"]["organisation_id"], org.as_str());
+    let mine = get(&app, &jan, "/api/v1/tickets").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    // Other senders' tickets belong to no organisation.
+    let out = ingest(&app, &token, fixture("updates.eml"), 201).await;
+    assert_eq!(out["ticket"]["organisation_id"], Value::Null);
+
+    // A customer's (impersonated) token may not post inbound mail, even with tickets:write.
+    problem(
+        post_mail(
+            &app,
+            &jan,
+            "helpdesk",
+            fixture("html_only.eml"),
+            "message/rfc822",
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(ticket_count(&app, &token).await, 2);
+}

@@ -471,6 +471,7 @@ mod tests {
         for (k, v) in [
             ("LOKET_ADDR", "nonsense"),
             ("LOKET_MAX_BODY_BYTES", "-1"),
+            ("LOKET_MAIL_INBOUND_MAX_BYTES", "0"),
             ("LOKET_DATABASE_URL", "mysql://x"),
             ("LOKET_SECRET_KEY", "short"),
             ("LOKET_LOG_FORMAT", "xml"),

@@ -14,6 +14,9 @@
 //! 4. otherwise a new ticket (channel `email`; the `updates` mailbox lands in the `updates`
 //!    department) with the confirmation mail of the portal path.
 //!
+//! Machine mail (`Auto-Submitted`, `Precedence: bulk`, …) is filed but gets no confirmation
+//! (RFC 3834), so our own confirmation looping back cannot start a mail loop.
+//!
 //! A mail threaded into a ticket is a customer message: it sets `open` (re-opening a resolved
 //! or postponed ticket, with history and `Tickets.StatusChange`).
 //!
@@ -93,6 +96,10 @@ pub struct InboundMail {
     pub html: Option<String>,
     /// Attachments (and inline images) as uploads.
     pub attachments: Vec<Upload>,
+    /// Sent by a machine (`Auto-Submitted` other than `no`, `Precedence: bulk|junk|list|
+    /// auto_reply`, `X-Autoreply`): filed, but never answered with a confirmation (RFC 3834),
+    /// so two auto-responders cannot mail each other forever.
+    pub auto_submitted: bool,
 }
 
 /// What in a mail may name its ticket.
@@ -279,6 +286,16 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail> {
         });
     }
 
+    let header = |name: &'static str| {
+        msg.header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    let auto_submitted = header("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
+        || header("Precedence")
+            .is_some_and(|v| matches!(v.as_str(), "bulk" | "junk" | "list" | "auto_reply"))
+        || header("X-Autoreply").is_some()
+        || header("X-Autorespond").is_some();
     Ok(InboundMail {
         message_id,
         from_email,
@@ -291,6 +308,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail> {
         text,
         html,
         attachments,
+        auto_submitted,
     })
 }
 
@@ -657,7 +675,7 @@ fn ingest_in(
             now,
         )?;
     }
-    if let Some(code) = code {
+    if let Some(code) = code.filter(|_| !mail.auto_submitted) {
         let tracking_url = format!("{public_url}/t/{}?code={code}", row.number);
         let confirmed = confirm::queue(
             c,
@@ -715,6 +733,13 @@ Hallo,\r\nhet werkt niet.\r\n-- \r\nJan 06-12345678\r\n";
         assert_eq!(m.in_reply_to.as_deref(), Some("<x1@y>"));
         assert_eq!(m.references, vec!["<x1@y>".to_owned(), "<x0@y>".to_owned()]);
         assert!(m.text.starts_with("Hallo,\nhet werkt niet."));
+        assert!(!m.auto_submitted);
+        let mut auto = b"Auto-Submitted: auto-replied\r\n".to_vec();
+        auto.extend_from_slice(PLAIN);
+        assert!(parse(&auto).unwrap().auto_submitted);
+        let mut human = b"Auto-Submitted: no\r\n".to_vec();
+        human.extend_from_slice(PLAIN);
+        assert!(!parse(&human).unwrap().auto_submitted);
         // The signature is not scanned: the sender's own phone number is no incident.
         assert_eq!(
             scan(&m, None).unwrap().classification(),
