@@ -7,6 +7,7 @@ mod accounts;
 mod agenda;
 mod cli;
 mod helpers;
+mod inbound;
 mod mail;
 mod oauth;
 mod platform;

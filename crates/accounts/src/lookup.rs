@@ -78,3 +78,34 @@ pub fn superadmin_contacts(conn: &mut AnyConnection, tenant_id: Uuid) -> Result<
         })
         .collect())
 }
+
+/// The tenant named by `id_or_name`: its id, or its name (case and surrounding white space
+/// ignored, as tenant names are unique that way), or its slug. For operator commands
+/// (`loket mail ingest --tenant`).
+pub fn tenant_by_id_or_name(conn: &mut AnyConnection, id_or_name: &str) -> Result<Option<Uuid>> {
+    use loket_storage::schema::tenants;
+    let key = id_or_name.trim();
+    let found: Option<String> = match Uuid::try_parse(key) {
+        Ok(id) => tenants::table
+            .find(id.to_string())
+            .select(tenants::id)
+            .first(conn)
+            .optional()?,
+        Err(_) => match tenants::table
+            .filter(tenants::name_key.eq(key.to_lowercase()))
+            .select(tenants::id)
+            .first(conn)
+            .optional()?
+        {
+            Some(id) => Some(id),
+            None => tenants::table
+                .filter(tenants::slug.eq(key))
+                .select(tenants::id)
+                .first(conn)
+                .optional()?,
+        },
+    };
+    found
+        .map(|id| loket_common::ids::parse_stored(&id))
+        .transpose()
+}

@@ -37,6 +37,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "largest accepted request body (default 1048576)",
     ),
     (
+        "LOKET_MAIL_INBOUND_MAX_BYTES",
+        "largest raw e-mail accepted by POST /api/v1/mail/inbound (default 26214400, 25 MiB)",
+    ),
+    (
         "LOKET_WORKERS",
         "HTTP worker threads (default: number of CPUs)",
     ),
@@ -145,6 +149,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Body size limit in bytes.
     pub max_body_bytes: usize,
+    /// Largest raw e-mail `POST /mail/inbound` accepts, in bytes.
+    pub mail_inbound_max_bytes: usize,
     /// HTTP workers.
     pub workers: Option<usize>,
     /// Seconds between runs of the background jobs (R-POSTPONE).
@@ -264,6 +270,10 @@ impl Settings {
             }
         };
         let max_body_bytes = vars.positive("LOKET_MAX_BODY_BYTES", 1024 * 1024)? as usize;
+        let mail_inbound_max_bytes = vars.positive(
+            "LOKET_MAIL_INBOUND_MAX_BYTES",
+            loket_tickets::inbound::DEFAULT_MAX_BYTES as i64,
+        )? as usize;
         let pool_size = vars.positive("LOKET_DATABASE_POOL_SIZE", 8)? as u32;
         let jobs_interval = vars.positive("LOKET_JOBS_INTERVAL", 60)?.unsigned_abs();
         let workers = match vars.get("LOKET_WORKERS") {
@@ -294,6 +304,7 @@ impl Settings {
             addr,
             public_url,
             max_body_bytes,
+            mail_inbound_max_bytes,
             workers,
             jobs_interval,
             secret_key,
@@ -495,6 +506,7 @@ mod tests {
         for (k, v) in [
             ("LOKET_ADDR", "nonsense"),
             ("LOKET_MAX_BODY_BYTES", "-1"),
+            ("LOKET_MAIL_INBOUND_MAX_BYTES", "0"),
             ("LOKET_DATABASE_URL", "mysql://x"),
             ("LOKET_SECRET_KEY", "short"),
             ("LOKET_LOG_FORMAT", "xml"),

@@ -13,6 +13,7 @@ use loket_common::{Actor, SharedClock};
 use loket_gateway::startup::accounts_config;
 use loket_gateway::{Application, Settings, config, telemetry};
 use loket_storage::{Db, DbConfig};
+use loket_tickets::api::Mailbox;
 
 #[derive(Parser)]
 #[command(name = "loket", version, about = "Loket: headless REST/OAuth2 back office.", after_long_help = env_help())]
@@ -29,6 +30,27 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Mail commands for the mail server's side; same LOKET_* configuration as the server.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Read one raw RFC 5322 message from standard input and file it into the tenant's helpdesk,
+    /// as POST /api/v1/mail/inbound does (for an MTA `pipe` transport). Prints the JSON answer
+    /// ({"ticket", "message_id", "mail_message_id", "created", "threaded_by"}); exits 2 with a
+    /// one-line reason when the message is refused.
+    Ingest {
+        /// The tenant: its id, name or slug.
+        #[arg(long)]
+        tenant: String,
+        /// `helpdesk` or `updates` (lands in the updates department).
+        #[arg(long, default_value = "helpdesk")]
+        mailbox: String,
     },
 }
 
@@ -148,6 +170,72 @@ async fn bootstrap(tenant: String, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+async fn ingest(tenant: String, mailbox: String) -> Result<(), String> {
+    use std::io::Read;
+    let mailbox = Mailbox::parse(mailbox.trim())
+        .ok_or_else(|| format!("--mailbox: `{mailbox}` is not `helpdesk` or `updates`"))?;
+    let settings = load_settings()?;
+    let limit = settings.mail_inbound_max_bytes;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("cannot read the message from standard input: {e}"))?;
+    if raw.len() > limit {
+        return Err(format!(
+            "the message exceeds {limit} bytes (LOKET_MAIL_INBOUND_MAX_BYTES)"
+        ));
+    }
+    let secret_key = settings.resolve_secret_key().map_err(|e| e.0)?;
+    let db_config = DbConfig {
+        backend: settings.database.clone(),
+        pool_size: 2,
+    };
+    let db = tokio::task::spawn_blocking(move || Db::connect(&db_config))
+        .await
+        .map_err(|e| e.to_string())??;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.addr));
+    let name = tenant.clone();
+    let tenant_id = db
+        .read(move |c| loket_accounts::lookup::tenant_by_id_or_name(c, &name))
+        .await
+        .map_err(|e| e.detail)?
+        .ok_or_else(|| format!("--tenant: no tenant `{tenant}` (give its id, name or slug)"))?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let mail = loket_mail::Mail::new(
+        db.clone(),
+        clock.clone(),
+        secret_key.clone(),
+        settings.mail.clone(),
+        Arc::new(loket_gateway::mail::Accounts),
+    )?;
+    let tickets =
+        loket_tickets::Tickets::new(db, clock, mail, public_url).with_secret_key(secret_key);
+    let outcome = tickets
+        .ingest_for(tenant_id, Actor::system(), mailbox, raw)
+        .await
+        .map_err(|e| {
+            let fields: Vec<String> = e
+                .invalid_params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.reason))
+                .collect();
+            if fields.is_empty() {
+                e.detail
+            } else {
+                format!("{} ({})", e.detail, fields.join("; "))
+            }
+        })?;
+    println!(
+        "{}",
+        serde_json::to_string(&outcome).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 fn runtime(f: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -163,6 +251,9 @@ fn main() -> ExitCode {
         Command::Admin {
             command: AdminCommand::Bootstrap { tenant, json },
         } => runtime(bootstrap(tenant, json)),
+        Command::Mail {
+            command: MailCommand::Ingest { tenant, mailbox },
+        } => runtime(ingest(tenant, mailbox)),
         Command::Admin {
             command: AdminCommand::GenerateKey,
         } => {

@@ -82,7 +82,8 @@ impl Application {
             clock.clone(),
             mail.clone(),
             public_url.clone(),
-        );
+        )
+        .with_secret_key(secret_key.clone());
         let token_limits = Arc::new(crate::rate_limit::TokenLimits::new(
             settings.token_rate_ip,
             settings.token_rate_account,
@@ -190,6 +191,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
                     .configure(http::appointments::configure)
                     .configure(http::call_requests::configure)
                     .configure(http::tickets::configure)
+                    .configure(http::inbound::configure)
                     .configure(http::mail::configure)
                     .configure(http::webhooks::configure),
             )

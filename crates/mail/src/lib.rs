@@ -38,7 +38,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use config::{MailConfig, PlatformMail, RetrySchedule, SmtpUrl};
-pub use outbox::{PlatformMessage, set_default_sender_in};
+pub use outbox::{DirectMessage, PlatformMessage, set_default_sender_in};
 
 /// What the mail domain needs to know about tenants and their users.
 pub trait Directory: Send + Sync + 'static {

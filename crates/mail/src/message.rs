@@ -105,11 +105,35 @@ fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, String> {
     Ok(Mailbox::new(name.map(str::to_owned), a))
 }
 
+/// Headers of a message that answers in a conversation (a helpdesk reply): `Cc`,
+/// `In-Reply-To` and `References` (each `<id@host>`).
+#[derive(Debug, Clone, Default)]
+pub struct Thread<'a> {
+    pub cc: &'a [String],
+    pub in_reply_to: Option<&'a str>,
+    pub references: &'a [String],
+}
+
 /// The envelope and the formatted message.
 pub fn build(d: &Draft<'_>) -> Result<(Envelope, Vec<u8>), String> {
+    build_in_thread(d, &Thread::default())
+}
+
+/// [`build`] with the conversation headers of `t`; `Cc` recipients join the envelope.
+pub fn build_in_thread(d: &Draft<'_>, t: &Thread<'_>) -> Result<(Envelope, Vec<u8>), String> {
     let mut b = Message::builder()
         .from(mailbox(d.from_name, d.from_address)?)
-        .to(mailbox(d.to_name, d.to_email)?)
+        .to(mailbox(d.to_name, d.to_email)?);
+    for cc in t.cc {
+        b = b.cc(mailbox(None, cc)?);
+    }
+    if let Some(id) = t.in_reply_to {
+        b = b.in_reply_to(id.to_owned());
+    }
+    if !t.references.is_empty() {
+        b = b.references(t.references.join(" "));
+    }
+    let mut b = b
         .subject(d.subject)
         .message_id(Some(d.message_id.to_owned()))
         .date(SystemTime::from(d.date))

@@ -6,7 +6,7 @@ use loket_common::time::to_db;
 use loket_common::validate::Validator;
 use loket_common::{Code, Error, Page, PageQuery, Permission, Principal, Result, ids};
 use loket_storage::AnyConnection;
-use loket_storage::schema::{mail_outbox, mail_settings};
+use loket_storage::schema::{mail_outbox, mail_outbox_headers, mail_settings};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -37,6 +37,28 @@ pub struct PlatformMessage {
     pub html_body: Option<String>,
     /// The values the templates refer to (a JSON object).
     pub data: Value,
+}
+
+/// A message written by a person rather than a template (a helpdesk reply): subject and body
+/// are sent as they are, never rendered. It may answer in a conversation: `Cc`, `In-Reply-To`
+/// and `References`, and a caller-chosen left part of its `Message-ID`.
+#[derive(Debug, Clone)]
+pub struct DirectMessage {
+    /// The recipient.
+    pub to: Recipient,
+    /// `Cc` addresses.
+    pub cc: Vec<String>,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub text_body: String,
+    /// The left part of the `Message-ID` (`<{local}@{sender domain}>`), e.g. one the caller can
+    /// recognise in replies; `None` for a fresh one. Dot-atom text only (`A-Za-z0-9.-_`).
+    pub message_id_local: Option<String>,
+    /// `In-Reply-To`: `<id@host>`.
+    pub in_reply_to: Option<String>,
+    /// `References`: `<id@host>` items, oldest first.
+    pub references: Vec<String>,
 }
 
 /// Who a message is from.
@@ -109,6 +131,7 @@ fn insert(
     template: Option<(String, String)>,
     rendered: (String, String, Option<String>),
     attachments: Vec<StoredAttachment>,
+    message_id_local: Option<&str>,
 ) -> Result<OutboxMessage> {
     let id = ids::new_id();
     let domain = from
@@ -116,6 +139,10 @@ fn insert(
         .rsplit_once('@')
         .map(|(_, d)| d.to_owned())
         .unwrap_or_else(|| "loket.invalid".to_owned());
+    let message_id = match message_id_local {
+        Some(local) => format!("<{local}@{domain}>"),
+        None => format!("<{id}@{domain}>"),
+    };
     let now = to_db(mail.inner.clock.now());
     let (subject, text, html) = rendered;
     let (template_code, template_culture) = match template {
@@ -140,7 +167,7 @@ fn insert(
             mail_outbox::html_body.eq(html),
             mail_outbox::attachments
                 .eq(serde_json::to_string(&attachments).map_err(Error::internal)?),
-            mail_outbox::message_id.eq(format!("<{id}@{domain}>")),
+            mail_outbox::message_id.eq(message_id),
             mail_outbox::status.eq("queued"),
             mail_outbox::attempts.eq(0),
             mail_outbox::created_at.eq(now),
@@ -285,6 +312,7 @@ impl Mail {
             Some((template.code.clone(), template.culture.clone())),
             rendered,
             attachments,
+            None,
         )
     }
 
@@ -324,7 +352,95 @@ impl Mail {
             None,
             rendered,
             Vec::new(),
+            None,
         )
+    }
+
+    /// Queues a [`DirectMessage`] for `tenant` inside the caller's transaction: from the
+    /// tenant's default sender (verified, R-VERIFY), else the platform's sender; with neither,
+    /// `503 unavailable` before anything is written. Call [`Mail::wake`] after the commit.
+    pub fn queue_direct_in(
+        &self,
+        conn: &mut AnyConnection,
+        tenant: Uuid,
+        mail: &DirectMessage,
+    ) -> Result<OutboxMessage> {
+        let mut v = Validator::new();
+        check_recipient(&mut v, &mail.to);
+        for cc in &mail.cc {
+            checks::email(&mut v, "cc", cc);
+        }
+        let ids_ok = |s: &str| {
+            s.len() <= 250
+                && s.starts_with('<')
+                && s.ends_with('>')
+                && s.bytes().all(|b| b.is_ascii_graphic())
+        };
+        if let Some(local) = &mail.message_id_local
+            && (local.is_empty()
+                || local.len() > 200
+                || !local
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+        {
+            v.fail(
+                "message_id_local",
+                "must be 1–200 characters of A–Z, a–z, 0–9, `.`, `-`, `_`",
+            );
+        }
+        if mail.in_reply_to.as_deref().is_some_and(|s| !ids_ok(s))
+            || mail.references.iter().any(|s| !ids_ok(s))
+        {
+            v.fail(
+                "references",
+                "each message id is `<id@host>` in visible ASCII",
+            );
+        }
+        v.finish()?;
+        let default = load_settings(conn, &tenant.to_string())?
+            .and_then(|s| s.default_sender_id)
+            .map(|id| ids::parse_stored(&id))
+            .transpose()?;
+        let tenant_sender = match default {
+            Some(id) => {
+                let row = load_tenant_sender(conn, tenant, id)?;
+                usable(conn, tenant, &row).is_ok().then(|| sender_from(row))
+            }
+            None => None,
+        };
+        let from = match tenant_sender.or_else(|| self.platform_from()) {
+            Some(f) => f,
+            None => {
+                return Err(Error::unavailable(std::io::Error::other(
+                    "no usable sender: the tenant has no verified default sender and no platform mail server is configured",
+                )));
+            }
+        };
+        let msg = insert(
+            conn,
+            self,
+            Some(tenant),
+            from,
+            &mail.to,
+            mail.to.culture.clone(),
+            None,
+            (mail.subject.clone(), mail.text_body.clone(), None),
+            Vec::new(),
+            mail.message_id_local.as_deref(),
+        )?;
+        if !mail.cc.is_empty() || mail.in_reply_to.is_some() || !mail.references.is_empty() {
+            diesel::insert_into(mail_outbox_headers::table)
+                .values((
+                    mail_outbox_headers::outbox_id.eq(msg.id.to_string()),
+                    mail_outbox_headers::cc
+                        .eq(serde_json::to_string(&mail.cc).map_err(Error::internal)?),
+                    mail_outbox_headers::in_reply_to.eq(mail.in_reply_to.as_deref()),
+                    mail_outbox_headers::reference_ids
+                        .eq((!mail.references.is_empty()).then(|| mail.references.join(" "))),
+                ))
+                .execute(conn)?;
+        }
+        Ok(msg)
     }
 
     /// `POST /mail/outbox`: queues a templated message.

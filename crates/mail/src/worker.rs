@@ -12,7 +12,9 @@ use lettre::address::Envelope;
 use loket_common::time::{from_db, to_db};
 use loket_common::{Error, Result, ids};
 use loket_storage::AnyConnection;
-use loket_storage::schema::{mail_attempts, mail_limits, mail_outbox, mail_senders, mail_servers};
+use loket_storage::schema::{
+    mail_attempts, mail_limits, mail_outbox, mail_outbox_headers, mail_senders, mail_servers,
+};
 use tokio::task::JoinSet;
 
 use crate::Mail;
@@ -250,14 +252,39 @@ fn claim(mail: &Mail, conn: &mut AnyConnection) -> Result<Vec<Job>> {
         // What it is.
         let attachments: Vec<StoredAttachment> =
             serde_json::from_str(&row.attachments).map_err(Error::internal)?;
-        let (envelope, bytes) =
-            match message::build(&Draft::of(&row, &attachments, from_db(row.created_at))) {
-                Ok(b) => b,
-                Err(e) => {
-                    fail_now(conn, &row, &e)?;
-                    continue;
-                }
-            };
+        let headers: Option<(String, Option<String>, Option<String>)> = mail_outbox_headers::table
+            .find(&row.id)
+            .select((
+                mail_outbox_headers::cc,
+                mail_outbox_headers::in_reply_to,
+                mail_outbox_headers::reference_ids,
+            ))
+            .first(conn)
+            .optional()?;
+        let (cc, in_reply_to, references) = match headers {
+            Some((cc, irt, refs)) => (
+                serde_json::from_str::<Vec<String>>(&cc).map_err(Error::internal)?,
+                irt,
+                refs.map(|r| r.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            ),
+            None => (Vec::new(), None, Vec::new()),
+        };
+        let thread = message::Thread {
+            cc: &cc,
+            in_reply_to: in_reply_to.as_deref(),
+            references: &references,
+        };
+        let (envelope, bytes) = match message::build_in_thread(
+            &Draft::of(&row, &attachments, from_db(row.created_at)),
+            &thread,
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                fail_now(conn, &row, &e)?;
+                continue;
+            }
+        };
         // Claim it.
         let lease = ids::new_id().to_string();
         let attempt_id = ids::new_id().to_string();

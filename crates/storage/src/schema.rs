@@ -651,6 +651,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Extra headers of an outbox message answering in a conversation (helpdesk replies):
+    /// `Cc`, `In-Reply-To`, `References`.
+    mail_outbox_headers (outbox_id) {
+        outbox_id -> Text,
+        cc -> Text,
+        in_reply_to -> Nullable<Text>,
+        reference_ids -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(api_accounts -> tenants (tenant_id));
 diesel::joinable!(api_account_keys -> api_accounts (api_account_id));
@@ -673,6 +684,7 @@ diesel::joinable!(ticket_messages -> tickets (ticket_id));
 diesel::joinable!(ticket_attachments -> tickets (ticket_id));
 diesel::joinable!(ticket_attachments -> ticket_messages (message_id));
 diesel::joinable!(ticket_history -> tickets (ticket_id));
+diesel::joinable!(mail_outbox_headers -> mail_outbox (outbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
@@ -714,4 +726,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_messages,
     ticket_attachments,
     ticket_history,
+    mail_outbox_headers,
 );

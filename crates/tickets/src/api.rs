@@ -350,3 +350,49 @@ pub struct TrackingCode {
     /// The secret code from the confirmation mail's tracking link.
     pub code: Option<String>,
 }
+
+text_enum! {
+    /// The mailbox inbound mail arrived at: `updates` mail lands in the `updates` department.
+    Mailbox {
+        Helpdesk => "helpdesk",
+        Updates => "updates",
+    }
+}
+
+text_enum! {
+    /// How an inbound mail found its ticket (R-THREAD).
+    ThreadedBy {
+        /// No thread matched: a new ticket.
+        New => "new",
+        /// `In-Reply-To`/`References` named one of our signed Message-IDs.
+        References => "references",
+        /// The subject's `[ABC-DEFGH-123]` tag, from the reporter or a CC address.
+        SubjectTag => "subject_tag",
+        /// The same Message-ID was ingested before; nothing changed.
+        Duplicate => "duplicate",
+    }
+}
+
+/// `POST /mail/inbound?mailbox=`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboundQuery {
+    /// `helpdesk` or `updates` (lands in the `updates` department).
+    pub mailbox: Mailbox,
+}
+
+/// What became of an inbound mail.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InboundOutcome {
+    /// The ticket created or threaded into.
+    pub ticket: Ticket,
+    /// The id of the message stored for this mail (see `GET /tickets/{number}/messages`).
+    pub message_id: Uuid,
+    /// The mail's `Message-ID` (or, when it had none, one derived from its bytes).
+    #[schema(example = "<CAF=abc123@mail.example.org>")]
+    pub mail_message_id: String,
+    /// `true` when a new ticket was created.
+    pub created: bool,
+    /// How the ticket was found.
+    pub threaded_by: ThreadedBy,
+}

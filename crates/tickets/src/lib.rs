@@ -11,15 +11,18 @@ pub mod api;
 pub mod attachments;
 pub mod confirm;
 pub mod events;
+pub mod inbound;
 pub mod jobs;
 pub mod model;
 pub mod number;
+pub mod outgoing;
 pub mod privacy;
 pub mod public;
 pub mod search;
 pub mod service;
 
 use loket_common::SharedClock;
+use loket_common::crypto::SecretKey;
 use loket_mail::Mail;
 use loket_storage::Db;
 
@@ -31,6 +34,8 @@ pub struct Tickets {
     mail: Mail,
     /// The absolute public base URL without trailing slash, for tracking links.
     public_url: String,
+    /// Signs and verifies our outgoing Message-IDs (R-THREAD); see [`Tickets::with_secret_key`].
+    key: SecretKey,
 }
 
 impl Tickets {
@@ -41,6 +46,15 @@ impl Tickets {
             clock,
             mail,
             public_url,
+            key: SecretKey::generate(),
         }
+    }
+
+    /// Uses the server secret key for the Message-IDs of outgoing mail, so replies thread
+    /// across restarts and processes (`loket mail ingest`). Without it a random key is used.
+    #[must_use]
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.key = key;
+        self
     }
 }

@@ -28,7 +28,7 @@ use crate::events::{
 use crate::model::{HistoryRow, MessageRow, TicketRow};
 use crate::number::TicketNumber;
 use crate::privacy::{self, Classification, Scanner};
-use crate::{Tickets, confirm, search};
+use crate::{Tickets, confirm, outgoing, search};
 
 /// Longest name, area or version text.
 pub const NAME_MAX: usize = 200;
@@ -160,7 +160,7 @@ fn load_id(conn: &mut AnyConnection, id: &str) -> Result<TicketRow> {
         .first(conn)?)
 }
 
-fn free_number(conn: &mut AnyConnection) -> Result<TicketNumber> {
+pub(crate) fn free_number(conn: &mut AnyConnection) -> Result<TicketNumber> {
     for _ in 0..NUMBER_ATTEMPTS {
         let n = TicketNumber::generate();
         let taken: i64 = tickets::table
@@ -281,6 +281,18 @@ pub fn insert_message(
     } else {
         privacy::Scan::default()
     };
+    insert_message_scanned(conn, row, m, scan, at)
+}
+
+/// [`insert_message`] with the privacy scan done by the caller (inbound mail scans the body
+/// without quotes and signature, ignoring the envelope's addresses).
+pub fn insert_message_scanned(
+    conn: &mut AnyConnection,
+    row: &TicketRow,
+    m: &MessageInput<'_>,
+    scan: privacy::Scan,
+    at: DateTime<Utc>,
+) -> Result<(MessageRow, Classification)> {
     let kinds: Vec<privacy::Kind> = scan.kinds().into_iter().collect();
     let persons = i32::try_from(scan.persons()).unwrap_or(i32::MAX);
     let id = ids::new_id().to_string();
@@ -817,11 +829,14 @@ impl Tickets {
         check_body(&mut v, "body", &new.body);
         v.finish()?;
         let (tenant, actor, now, p) = (p.tenant_id, p.actor(), self.clock.now(), p.clone());
-        self.db
+        let (mail, key) = (self.mail.clone(), self.key.clone());
+        let (msg, reply_mailed) = self
+            .db
             .write(move |c| {
                 let viewer = viewer(c, &p)?;
                 let row = load_by_number(c, tenant, &viewer, &number)?;
                 let kind = viewer.author_kind();
+                let mut reply_mailed = false;
                 let visibility = match (&viewer, new.visibility) {
                     (Viewer::Customer { .. }, Some(Visibility::Internal)) => {
                         return Err(Error::invalid(
@@ -862,7 +877,9 @@ impl Tickets {
                                 .set(tickets::first_response_at.eq(db_now))
                                 .execute(c)?;
                         }
-                        // TODO(issue 7): mail the reply to the reporter and CC (loket_mail).
+                        let msg_id = ids::parse_stored(&msg.id)?;
+                        reply_mailed =
+                            outgoing::queue_reply(c, &mail, &key, &row, msg_id, &new.body, now)?;
                         set_status(c, &row, TicketStatus::Answered, kind, actor, now)?
                     }
                     _ => false,
@@ -892,9 +909,13 @@ impl Tickets {
                         now,
                     )?;
                 }
-                msg.to_api()
+                Ok((msg.to_api()?, reply_mailed))
             })
-            .await
+            .await?;
+        if reply_mailed {
+            self.mail.wake();
+        }
+        Ok(msg)
     }
 
     /// Status, department and label history of a ticket (staff).

@@ -53,7 +53,11 @@ pub async fn idempotency(
     };
 
     // Buffer the body (within the configured limit) to hash it, then hand it on.
-    let limit = state.settings.max_body_bytes;
+    let limit = if req.path() == "/api/v1/mail/inbound" {
+        state.settings.mail_inbound_max_bytes
+    } else {
+        state.settings.max_body_bytes
+    };
     let mut body = BytesMut::new();
     let mut payload = req.take_payload();
     while let Some(chunk) = payload.next().await {
