@@ -82,7 +82,8 @@ impl Application {
             clock.clone(),
             mail.clone(),
             public_url.clone(),
-        );
+        )
+        .with_secret_key(secret_key.clone());
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
@@ -184,6 +185,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
                     .configure(http::appointments::configure)
                     .configure(http::call_requests::configure)
                     .configure(http::tickets::configure)
+                    .configure(http::customers::configure)
                     .configure(http::mail::configure)
                     .configure(http::webhooks::configure),
             )

@@ -10,15 +10,18 @@
 pub mod api;
 pub mod attachments;
 pub mod confirm;
+pub mod contacts;
 pub mod events;
 pub mod jobs;
 pub mod model;
 pub mod number;
 pub mod privacy;
 pub mod public;
+pub mod reports;
 pub mod service;
 
 use loket_common::SharedClock;
+use loket_common::crypto::SecretKey;
 use loket_mail::Mail;
 use loket_storage::Db;
 
@@ -30,6 +33,8 @@ pub struct Tickets {
     mail: Mail,
     /// The absolute public base URL without trailing slash, for tracking links.
     public_url: String,
+    /// Keys the hashes of the codes mailed to customer contacts ([`Tickets::with_secret_key`]).
+    key: SecretKey,
 }
 
 impl Tickets {
@@ -40,6 +45,15 @@ impl Tickets {
             clock,
             mail,
             public_url,
+            key: SecretKey::generate(),
         }
+    }
+
+    /// Uses the server's secret key for the hashes of the codes mailed to customer contacts
+    /// (see [`contacts`]). Without it a random key is used, so codes mailed before a restart
+    /// (or by another instance) no longer verify; the gateway always sets it.
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.key = key;
+        self
     }
 }
