@@ -990,7 +990,7 @@ async fn a_verified_shared_address_shows_its_tickets_and_staff_move_tickets_ther
     assert!(
         events
             .iter()
-            .any(|e| e.topic == "Tickets.Update" && e.object_id.to_string() == ticket_id),
+            .any(|e| e.topic == "Tickets.Update" && e.object_id == ticket_id),
         "{:?}",
         events.iter().map(|e| &e.topic).collect::<Vec<_>>()
     );
