@@ -715,8 +715,8 @@ async fn without_any_mail_sender_no_contact_is_created() {
             Some(json!({"email": "anna@gemeente.example", "name": "Anna", "organisation_id": org})),
         )
         .await,
-        503,
-        "unavailable",
+        409,
+        "conflict",
     )
     .await;
     let users = json_of(

@@ -315,7 +315,7 @@ struct Notice<'a> {
     english: (&'a str, &'a str),
 }
 
-/// Queues `n`; refuses with `503 unavailable` when no mail can be sent at all (no tenant sender
+/// Queues `n`; refuses with `409 conflict` when no mail can be sent at all (no tenant sender
 /// nor platform mail), so the caller's transaction changes nothing.
 fn queue_notice(conn: &mut AnyConnection, mail: &Mail, n: &Notice<'_>) -> Result<()> {
     let templated = NewMail {
@@ -350,7 +350,15 @@ fn queue_notice(conn: &mut AnyConnection, mail: &Mail, n: &Notice<'_>) -> Result
         html_body: None,
         data: n.data.clone(),
     };
-    mail.queue_platform_in(conn, &platform).map(|_| ())
+    match mail.queue_platform_in(conn, &platform) {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == Code::Unavailable => Err(Error::conflict(
+            "No mail can be sent for this tenant, so the code cannot be mailed: give the tenant a \
+             default sender (`PUT /api/v1/mail/settings`) or configure the platform's mail \
+             server (`LOKET_PLATFORM_SMTP_URL`). Nothing was changed.",
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 const REGISTRATION_NL: (&str, &str) = (

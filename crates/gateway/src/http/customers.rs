@@ -208,9 +208,8 @@ async fn list_contacts(
             headers(("Location" = String, description = "The URL of the new contact."))),
         (status = 403, description = STAFF_403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A user with this e-mail address already exists in this tenant.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A user with this e-mail address already exists in this tenant, or no mail can be sent (no tenant sender and no platform mail server); nothing was created.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed; each invalid field is named.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No mail can be sent (no tenant sender and no platform mail server); nothing was created.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_contact(
     state: web::Data<AppState>,
@@ -276,8 +275,7 @@ async fn verify_contact(
     responses(
         (status = 200, description = "The contact; the code is on its way.", body = CustomerContact),
         (status = 404, description = "No such contact (or, for a contact, not itself).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already verified, or the last code was mailed less than a minute ago.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No mail can be sent.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already verified, the last code was mailed less than a minute ago, or no mail can be sent.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn resend_contact_code(
     state: web::Data<AppState>,
@@ -299,8 +297,7 @@ async fn resend_contact_code(
     responses(
         (status = 200, description = "The contact; the code is on its way to the shared address.", body = CustomerContact),
         (status = 404, description = "No such contact (or, for a contact, not itself).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The contact is not verified yet, already verified the shared address, its organisation has none, or the last code was mailed less than a minute ago.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No mail can be sent.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact is not verified yet, already verified the shared address, its organisation has none, the last code was mailed less than a minute ago, or no mail can be sent.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn send_shared_code(
     state: web::Data<AppState>,
