@@ -1152,6 +1152,35 @@ async fn a_verified_shared_address_shows_its_tickets_and_staff_move_tickets_ther
     )
     .await;
     assert_eq!(listed["items"], json!([]), "{listed}");
+    // A code mailed to the shared address stops working when the address changes.
+    json_of(call(&app, &anna, Method::POST, &send, None).await, 200).await;
+    let (_, text) = last_mail_to(&app, "support@gemeente.example");
+    let code = code_in(&text);
+    json_of(
+        call(
+            &app,
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/organisations/{org}"),
+            Some(json!({"shared_email": "balie@gemeente.example"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    problem(
+        call(
+            &app,
+            &anna,
+            Method::POST,
+            &verify,
+            Some(json!({"code": code})),
+        )
+        .await,
+        422,
+        "verification-code-wrong",
+    )
+    .await;
     // Without a shared address nothing can be moved.
     json_of(
         call(
