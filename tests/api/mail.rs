@@ -126,7 +126,7 @@ impl Smtp {
     }
 
     /// Every message received so far, parsed.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.join("messages.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -218,7 +218,7 @@ async fn problem(res: Response, status: u16, slug: &str) -> Value {
 }
 
 /// An app that trusts the test CA and retries after a second.
-async fn mail_app(extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn mail_app(extra: &[(&str, &str)]) -> TestApp {
     let ca = ca_file();
     let mut vars: Vec<(&str, &str)> = vec![
         ("LOKET_SMTP_CA_FILE", ca.as_str()),

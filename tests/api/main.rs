@@ -6,6 +6,7 @@
 mod accounts;
 mod agenda;
 mod cli;
+mod customers;
 mod helpers;
 mod inbound;
 mod mail;

@@ -528,97 +528,23 @@ async fn the_jobs_worker_resolves_due_postponed_tickets_by_itself() {
     panic!("the postponed ticket was not resolved by the jobs worker");
 }
 
-/// A user of the tenant made a verified customer contact of `org` (rows written directly until
-/// `/customer-contacts` exists), and an impersonated token for it.
-async fn customer(d: &Desk, org: &str, email: &str, verified: bool) -> String {
-    let user = json_of(
-        d.app
-            .client
-            .post(d.app.url("/api/v1/users"))
-            .bearer_auth(&d.token)
-            .json(&json!({ "name": email, "email": email, "permissions": ["tickets:read", "tickets:write"] }))
-            .send()
-            .await
-            .unwrap(),
-        201,
-    )
-    .await;
-    let user_id = user["id"].as_str().unwrap().to_owned();
-    let (tenant, org, email2, uid) = (
-        d.tenant.to_string(),
-        org.to_owned(),
-        email.to_owned(),
-        user_id.clone(),
-    );
-    d.app
-        .state
-        .db
-        .write(move |c| {
-            use diesel::prelude::*;
-            use loket_storage::schema::{customer_contacts, organisations};
-            let now = chrono::Utc::now().naive_utc();
-            let exists: i64 = organisations::table
-                .filter(organisations::id.eq(&org))
-                .count()
-                .get_result(c)?;
-            if exists == 0 {
-                diesel::insert_into(organisations::table)
-                    .values((
-                        organisations::id.eq(&org),
-                        organisations::tenant_id.eq(&tenant),
-                        organisations::name.eq("Gemeente"),
-                        organisations::created_at.eq(now),
-                        organisations::updated_at.eq(now),
-                    ))
-                    .execute(c)?;
-            }
-            diesel::insert_into(customer_contacts::table)
-                .values((
-                    customer_contacts::user_id.eq(&uid),
-                    customer_contacts::tenant_id.eq(&tenant),
-                    customer_contacts::organisation_id.eq(&org),
-                    customer_contacts::email.eq(&email2),
-                    customer_contacts::verified_at.eq(verified.then_some(now)),
-                    customer_contacts::created_at.eq(now),
-                    customer_contacts::updated_at.eq(now),
-                ))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
-    let res = d
-        .app
-        .client
-        .post(d.app.url("/oauth/token"))
-        .form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("subject_token", d.token.as_str()),
-            (
-                "subject_token_type",
-                "urn:ietf:params:oauth:token-type:access_token",
-            ),
-            ("requested_subject", user_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    json_of(res, 200).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn customers_see_only_tickets_under_their_own_verified_address() {
-    let d = Desk::new().await;
-    let org = uuid::Uuid::new_v4().to_string();
-    let anna = customer(&d, &org, "anna@gemeente.example", true).await;
-    let bob = customer(&d, &org, "bob@gemeente.example", true).await;
-    let carl = customer(&d, &org, "carl@gemeente.example", false).await;
+    // Contacts registered and verified through the API (tests/api/customers.rs), each with an
+    // impersonated token (RFC 8693) as a customer portal would use.
+    use crate::customers::{OUTBOX_MAIL, contact, organisation};
+    let app = crate::helpers::spawn_app_with(OUTBOX_MAIL).await;
+    let (admin, token) = app.admin_token("Helpdesk BV").await;
+    let d = Desk {
+        app,
+        token,
+        tenant: admin.tenant_id,
+        admin,
+    };
+    let org = organisation(&d.app, &d.token, "Gemeente", None).await;
+    let (_, anna) = contact(&d.app, &d.token, &org, "anna@gemeente.example", true).await;
+    let (_, bob) = contact(&d.app, &d.token, &org, "bob@gemeente.example", true).await;
+    let (_, carl) = contact(&d.app, &d.token, &org, "carl@gemeente.example", false).await;
     let as_ = |token: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
         let mut r = d
             .app

@@ -536,6 +536,79 @@ fn email_conflict() -> Error {
     Error::conflict("A user with this e-mail address already exists in this tenant.")
 }
 
+/// Checks a new user's name, e-mail address and language (`422` naming each invalid field) —
+/// exactly what `POST /users` checks. [`create_user_in`] checks it again.
+pub fn validate_new_user(new: &NewUser) -> Result<()> {
+    let mut v = Validator::new();
+    check_text(&mut v, "name", &new.name, NAME_MAX);
+    check_email(&mut v, "email", &new.email);
+    if let Some(language) = &new.language {
+        v.culture("language", language);
+    }
+    v.finish()
+}
+
+/// Inserts a user on `conn`, inside the caller's transaction: validates it like
+/// [`validate_new_user`], refuses an e-mail address the tenant already uses (`409`), defaults the
+/// language to the tenant's culture, and writes the audit event and `Accounts.Create` with it.
+///
+/// It checks no permission: the calling domain service has decided that its caller may create
+/// this user with `new.permissions` (for example the helpdesk's customer contacts, whose
+/// permissions are fixed). [`Accounts::create_user`] adds the checks of `POST /users`.
+pub fn create_user_in(
+    c: &mut AnyConnection,
+    tenant: Uuid,
+    actor: Actor,
+    new: &NewUser,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<User> {
+    validate_new_user(new)?;
+    let permissions = new.permissions.clone().unwrap_or_default();
+    let name = new.name.trim().to_owned();
+    let email = normalize_email(&new.email);
+    let active = new.active.unwrap_or(true);
+    let language = match &new.language {
+        Some(l) => l.clone(),
+        None => load_tenant(c, tenant)?.default_culture,
+    };
+    if email_taken(c, tenant, &email, None)? {
+        return Err(email_conflict());
+    }
+    let id = ids::new_id();
+    let at = to_db(now);
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(id.to_string()),
+            users::tenant_id.eq(tenant.to_string()),
+            users::name.eq(&name),
+            users::email.eq(&email),
+            users::language.eq(&language),
+            users::permissions.eq(permissions.to_scope_string()),
+            users::active.eq(active),
+            users::created_at.eq(at),
+            users::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    let user = load_user(c, tenant, id)?.to_api()?;
+    audit::record(
+        c,
+        &audit::Change {
+            tenant_id: tenant,
+            actor,
+            action: "users.create",
+            object_type: "user",
+            object_id: id,
+            details: details(
+                &["name", "email", "language", "permissions", "active"],
+                Some(&permissions),
+            ),
+            at: now,
+        },
+    )?;
+    events::emit(c, events::ACCOUNTS_CREATE, tenant, id, &user, actor, now)?;
+    Ok(user)
+}
+
 fn load_account(conn: &mut AnyConnection, tenant: Uuid, id: Uuid) -> Result<ApiAccountRow> {
     api_accounts::table
         .filter(api_accounts::tenant_id.eq(tenant.to_string()))
@@ -914,62 +987,12 @@ impl Accounts {
     /// Creates a user. Its permissions may not exceed the caller's.
     pub async fn create_user(&self, p: &Principal, new: NewUser) -> Result<User> {
         p.require(Permission::AccountsWrite)?;
-        let mut v = Validator::new();
-        check_text(&mut v, "name", &new.name, NAME_MAX);
-        check_email(&mut v, "email", &new.email);
-        if let Some(language) = &new.language {
-            v.culture("language", language);
-        }
-        v.finish()?;
-        let permissions = new.permissions.unwrap_or_default();
+        validate_new_user(&new)?;
+        let permissions = new.permissions.clone().unwrap_or_default();
         check_grant(p, &permissions, &Permissions::default())?;
         let (tenant, actor, now) = (p.tenant_id, p.actor(), self.clock.now());
-        let name = new.name.trim().to_owned();
-        let email = normalize_email(&new.email);
-        let active = new.active.unwrap_or(true);
         self.db
-            .write(move |c| {
-                let language = match new.language {
-                    Some(l) => l,
-                    None => load_tenant(c, tenant)?.default_culture,
-                };
-                if email_taken(c, tenant, &email, None)? {
-                    return Err(email_conflict());
-                }
-                let id = ids::new_id();
-                let at = to_db(now);
-                diesel::insert_into(users::table)
-                    .values((
-                        users::id.eq(id.to_string()),
-                        users::tenant_id.eq(tenant.to_string()),
-                        users::name.eq(&name),
-                        users::email.eq(&email),
-                        users::language.eq(&language),
-                        users::permissions.eq(permissions.to_scope_string()),
-                        users::active.eq(active),
-                        users::created_at.eq(at),
-                        users::updated_at.eq(at),
-                    ))
-                    .execute(c)?;
-                let user = load_user(c, tenant, id)?.to_api()?;
-                audit::record(
-                    c,
-                    &audit::Change {
-                        tenant_id: tenant,
-                        actor,
-                        action: "users.create",
-                        object_type: "user",
-                        object_id: id,
-                        details: details(
-                            &["name", "email", "language", "permissions", "active"],
-                            Some(&permissions),
-                        ),
-                        at: now,
-                    },
-                )?;
-                events::emit(c, events::ACCOUNTS_CREATE, tenant, id, &user, actor, now)?;
-                Ok(user)
-            })
+            .write(move |c| create_user_in(c, tenant, actor, &new, now))
             .await
     }
 

@@ -109,3 +109,31 @@ pub fn tenant_by_id_or_name(conn: &mut AnyConnection, id_or_name: &str) -> Resul
         .map(|id| loket_common::ids::parse_stored(&id))
         .transpose()
 }
+
+/// Name, e-mail address and culture of the tenant's users with these ids (ids of other tenants,
+/// or unknown ones, are left out).
+pub fn user_contacts(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Contact>> {
+    use loket_storage::schema::users;
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let rows: Vec<(String, String, String, String)> = users::table
+        .filter(users::tenant_id.eq(tenant_id.to_string()))
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name, users::email, users::language))
+        .load(conn)?;
+    let mut out = std::collections::HashMap::new();
+    for (id, name, email, language) in rows {
+        out.insert(
+            loket_common::ids::parse_stored(&id)?,
+            Contact {
+                name,
+                email,
+                language,
+            },
+        );
+    }
+    Ok(out)
+}

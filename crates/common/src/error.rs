@@ -97,11 +97,11 @@ codes! {
     SenderUnverified => ("sender-unverified", 409, "Sender not verified",
         "R-VERIFY: the sender has not been verified, so it cannot send mail or be the default sender. Enter the code mailed to its address at `POST /api/v1/mail-servers/{id}/senders/{sender_id}/verify`, or add the address again to get a new code."),
     VerificationCodeWrong => ("verification-code-wrong", 422, "Wrong verification code",
-        "The code does not match the one mailed to the sender's address. The `detail` says how many tries are left; after five wrong tries add the address again to get a new code."),
+        "The code does not match the one mailed to the address being verified (a mail sender's, a customer contact's or an organisation's shared address). The `detail` says how many tries are left; after five wrong tries ask for a new code (add the sender again, or `POST /api/v1/customer-contacts/{id}/resend-code` or `…/shared-email/send-code`)."),
     VerificationCodeExpired => ("verification-code-expired", 422, "Verification code expired",
-        "The code was mailed more than 30 minutes ago. Add the sender's address again (`POST /api/v1/mail-servers/{id}/senders`) to get a new code."),
+        "The code was mailed more than 30 minutes ago. Ask for a new one: add the sender's address again (`POST /api/v1/mail-servers/{id}/senders`), or for a customer contact `POST /api/v1/customer-contacts/{id}/resend-code` (its shared address: `…/shared-email/send-code`)."),
     VerificationTriesExhausted => ("verification-tries-exhausted", 422, "No verification tries left",
-        "Five wrong codes were entered, so this code no longer works. Add the sender's address again (`POST /api/v1/mail-servers/{id}/senders`) to get a new code."),
+        "Five wrong codes were entered (or no code is pending), so this code no longer works. Ask for a new one: add the sender's address again (`POST /api/v1/mail-servers/{id}/senders`), or for a customer contact `POST /api/v1/customer-contacts/{id}/resend-code` (its shared address: `…/shared-email/send-code`)."),
 }
 
 /// One invalid input field of a `validation-failed` problem.

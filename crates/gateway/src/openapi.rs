@@ -50,6 +50,7 @@ pub fn document() -> OpenApiDoc {
     doc.merge(http::call_requests::CallRequestsApi::openapi());
     doc.merge(http::tickets::TicketsApi::openapi());
     doc.merge(http::inbound::InboundApi::openapi());
+    doc.merge(http::customers::CustomersApi::openapi());
     doc.merge(http::mail::MailApi::openapi());
     doc.merge(http::webhooks::WebhooksApi::openapi());
     doc.servers = Some(vec![Server::new("/")]);

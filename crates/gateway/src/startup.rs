@@ -192,6 +192,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
                     .configure(http::call_requests::configure)
                     .configure(http::tickets::configure)
                     .configure(http::inbound::configure)
+                    .configure(http::customers::configure)
                     .configure(http::mail::configure)
                     .configure(http::webhooks::configure),
             )

@@ -177,9 +177,9 @@ pub struct NewTicket {
     pub contact_name: String,
     #[schema(format = "email", min_length = 3, max_length = 254)]
     pub contact_email: String,
-    /// At most 20 addresses.
+    /// At most 10 addresses.
     #[serde(default)]
-    #[schema(value_type = Vec<String>, format = "email", max_items = 20)]
+    #[schema(value_type = Vec<String>, format = "email", max_items = 10)]
     pub cc_emails: Vec<String>,
     /// Culture of the reporter (`nl-NL`, `en-GB`) for the mail; defaults to `nl-NL`.
     #[schema(example = "nl-NL", pattern = r"^[a-z]{2}-[A-Z]{2}$")]
@@ -395,4 +395,176 @@ pub struct InboundOutcome {
     pub created: bool,
     /// How the ticket was found.
     pub threaded_by: ThreadedBy,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customers (R-OWN): organisations and their contacts; the privacy-incident report.
+
+/// A customer organisation of the helpdesk (a municipality, …).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Organisation {
+    pub id: Uuid,
+    #[schema(example = "Gemeente Wageningen")]
+    pub name: String,
+    /// The organisation's shared address (lower case): contacts who verified it see the tickets
+    /// filed under it, and staff can move tickets to it.
+    #[schema(example = "helpdesk@gemeente.example")]
+    pub shared_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /organisations`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    #[schema(
+        example = "Gemeente Wageningen",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub name: String,
+    /// Unique among the tenant's organisations (case-insensitive).
+    #[schema(format = "email", min_length = 3, max_length = 254)]
+    pub shared_email: Option<String>,
+}
+
+/// `PATCH /organisations/{id}`: only the fields present change; `shared_email: null` removes
+/// the shared address. A changed shared address must be verified again by every contact.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationChanges {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = "email", min_length = 3, max_length = 254)]
+    pub shared_email: Option<Option<String>>,
+}
+
+/// A customer contact: a user with the `customer` role (`tickets:read` + `tickets:write`,
+/// narrowed to its own tickets), whose `id` is the user id (R-OWN).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CustomerContact {
+    /// The user id; impersonate it (RFC 8693 `requested_subject`) to act as the contact.
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    /// Lower case.
+    #[schema(example = "anna@gemeente.example")]
+    pub email: String,
+    #[schema(example = "Anna de Vries")]
+    pub name: String,
+    /// Culture of the contact's mail (`nl-NL`).
+    #[schema(example = "nl-NL")]
+    pub language: String,
+    /// Whether the own address is verified; until then the contact sees no tickets.
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// When the contact verified the organisation's current shared address (then it also sees
+    /// the tickets filed under it).
+    pub shared_email_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /customer-contacts`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomerContact {
+    /// Unique among the tenant's users (case-insensitive; stored in lower case).
+    #[schema(example = "anna@gemeente.example", format = "email", max_length = 254)]
+    pub email: String,
+    #[schema(
+        example = "Anna de Vries",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub name: String,
+    pub organisation_id: Uuid,
+    /// Culture of the registration mail (`nl-NL`, `en-GB`); defaults to the tenant's.
+    #[schema(
+        example = "nl-NL",
+        min_length = 5,
+        max_length = 5,
+        pattern = r"^[a-z]{2}-[A-Z]{2}$"
+    )]
+    pub language: Option<String>,
+}
+
+/// `POST /customer-contacts/{id}/verify` and `…/shared-email/verify`: the mailed code.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationCode {
+    /// The 6 digits from the mail.
+    #[schema(
+        example = "123456",
+        min_length = 6,
+        max_length = 6,
+        pattern = r"^[0-9]{6}$"
+    )]
+    pub code: String,
+}
+
+/// Filters of `GET /customer-contacts`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactFilter {
+    /// Only the contacts of this organisation.
+    pub organisation_id: Option<Uuid>,
+}
+
+/// `POST /organisations/{id}/move-to-shared`: the address whose tickets move.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveToShared {
+    /// The address of one of the organisation's contacts.
+    #[schema(example = "anna@gemeente.example", format = "email", max_length = 254)]
+    pub from_email: String,
+}
+
+/// The tickets moved to the organisation's shared address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MovedTickets {
+    /// The shared address they are filed under now.
+    pub shared_email: String,
+    /// Their numbers.
+    pub moved: Vec<String>,
+}
+
+/// `GET /reports/privacy-incidents`: the period, as UTC dates, both inclusive.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PrivacyReportQuery {
+    /// First day (`YYYY-MM-DD`, UTC).
+    #[param(required = true, value_type = String, format = Date, example = "2026-01-01")]
+    pub from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, UTC), not before `from`.
+    #[param(required = true, value_type = String, format = Date, example = "2026-12-31")]
+    pub to: Option<String>,
+}
+
+/// Privacy incidents (R-PRIVACY) per organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PrivacyReport {
+    /// Organisations with at least one incident, by name; tickets of no organisation last
+    /// (`organisation_id` and `organisation_name` null).
+    pub items: Vec<PrivacyIncidentCount>,
+}
+
+/// The incident counts of one organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PrivacyIncidentCount {
+    pub organisation_id: Option<Uuid>,
+    pub organisation_name: Option<String>,
+    /// Tickets labelled `security-incident-light` (one person's data).
+    pub light: u64,
+    /// Tickets labelled `security-incident` (several persons' data; attachment removed).
+    pub full: u64,
+    /// Tickets with either label (a ticket with both counts once).
+    pub total: u64,
 }

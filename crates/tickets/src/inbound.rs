@@ -31,7 +31,7 @@ use loket_common::time::to_db;
 use loket_common::validate::{Validator, is_email};
 use loket_common::{Actor, Error, Permission, Principal, Result, ids};
 use loket_storage::AnyConnection;
-use loket_storage::schema::{customer_contacts, ticket_messages, tickets};
+use loket_storage::schema::{ticket_messages, tickets};
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
 use uuid::Uuid;
 
@@ -432,19 +432,6 @@ fn duplicate_outcome(row: &TicketRow, msg: &MessageRow) -> Result<InboundOutcome
     })
 }
 
-/// The organisation of the verified customer contact with this address, if any.
-fn organisation_of(conn: &mut AnyConnection, tenant: Uuid, email: &str) -> Result<Option<String>> {
-    let rows: Vec<(String, String)> = customer_contacts::table
-        .filter(customer_contacts::tenant_id.eq(tenant.to_string()))
-        .filter(customer_contacts::verified_at.is_not_null())
-        .select((customer_contacts::email, customer_contacts::organisation_id))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .find(|(e, _)| e.to_lowercase() == email)
-        .map(|(_, o)| o))
-}
-
 /// Inserts the ticket of a mail that threads nowhere; answers the row and its tracking code.
 fn insert_ticket(
     conn: &mut AnyConnection,
@@ -461,7 +448,8 @@ fn insert_ticket(
         Mailbox::Helpdesk => Department::Helpdesk,
         Mailbox::Updates => Department::Updates,
     };
-    let organisation = organisation_of(conn, tenant, &mail.from_email)?;
+    let organisation = crate::contacts::organisation_for_address(conn, tenant, &mail.from_email)?
+        .map(|o| o.to_string());
     diesel::insert_into(tickets::table)
         .values((
             tickets::id.eq(id.to_string()),

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod attachments;
 pub mod confirm;
+pub mod contacts;
 pub mod events;
 pub mod inbound;
 pub mod jobs;
@@ -18,6 +19,7 @@ pub mod number;
 pub mod outgoing;
 pub mod privacy;
 pub mod public;
+pub mod reports;
 pub mod search;
 pub mod service;
 
@@ -34,7 +36,8 @@ pub struct Tickets {
     mail: Mail,
     /// The absolute public base URL without trailing slash, for tracking links.
     public_url: String,
-    /// Signs and verifies our outgoing Message-IDs (R-THREAD); see [`Tickets::with_secret_key`].
+    /// Signs our outgoing Message-IDs (R-THREAD) and keys the hashes of the codes mailed to
+    /// customer contacts; see [`Tickets::with_secret_key`].
     key: SecretKey,
 }
 
@@ -50,8 +53,10 @@ impl Tickets {
         }
     }
 
-    /// Uses the server secret key for the Message-IDs of outgoing mail, so replies thread
-    /// across restarts and processes (`loket mail ingest`). Without it a random key is used.
+    /// Uses the server's secret key for the Message-IDs of outgoing mail (so replies thread
+    /// across restarts and processes, `loket mail ingest` included) and for the hashes of the
+    /// codes mailed to customer contacts (see [`contacts`]). Without it a random key is used;
+    /// the gateway always sets it.
     #[must_use]
     pub fn with_secret_key(mut self, key: SecretKey) -> Self {
         self.key = key;

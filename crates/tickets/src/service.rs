@@ -28,7 +28,7 @@ use crate::events::{
 use crate::model::{HistoryRow, MessageRow, TicketRow};
 use crate::number::TicketNumber;
 use crate::privacy::{self, Classification, Scanner};
-use crate::{Tickets, confirm, outgoing, search};
+use crate::{Tickets, confirm, contacts, outgoing, search};
 
 /// Longest name, area or version text.
 pub const NAME_MAX: usize = 200;
@@ -67,7 +67,7 @@ pub enum Viewer {
 }
 
 impl Viewer {
-    fn is_customer(&self) -> bool {
+    pub(crate) fn is_customer(&self) -> bool {
         matches!(self, Viewer::Customer { .. })
     }
 
@@ -440,6 +440,7 @@ impl Tickets {
                         return Err(Error::forbidden("Only staff set the channel or priority."));
                     }
                 }
+                let organisation = contacts::organisation_for_address(c, tenant, &email)?;
                 let number = free_number(c)?;
                 let code = loket_common::crypto::random_token(TRACKING_CODE_BYTES);
                 let priority = new.priority.unwrap_or(Priority::Normal);
@@ -470,6 +471,7 @@ impl Tickets {
                         tickets::reporter_language
                             .eq(new.language.as_deref().unwrap_or(DEFAULT_CULTURE)),
                         tickets::cc_emails.eq(serde_json::to_string(&cc).map_err(Error::internal)?),
+                        tickets::organisation_id.eq(organisation.map(|o| o.to_string())),
                         tickets::software_version
                             .eq(new.software_version.as_deref().map(str::trim)),
                         tickets::environment.eq(new.environment.map(|e| e.as_str())),

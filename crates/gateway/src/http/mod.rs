@@ -5,6 +5,7 @@ pub mod agenda;
 pub mod appointments;
 pub mod call_requests;
 pub mod consultation_types;
+pub mod customers;
 pub mod fallback;
 pub mod health;
 pub mod inbound;
