@@ -110,6 +110,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "LOKET_SMTP_TIMEOUT",
         "seconds each step of an SMTP conversation may take (default 30)",
     ),
+    (
+        "LOKET_ATTACHMENTS_URL",
+        "where ticket attachments are stored: file:///abs/dir or s3://bucket/prefix (credentials and endpoint from AWS_* variables); default the directory `attachments` beside the SQLite file (or in the working directory with PostgreSQL)",
+    ),
+    (
+        "LOKET_ATTACHMENT_MAX_BYTES",
+        "largest accepted attachment in bytes (default 10485760)",
+    ),
 ];
 
 /// The parsed configuration.
@@ -147,6 +155,11 @@ pub struct Settings {
     pub webhooks: WebhooksConfig,
     /// Mail: retry schedule, platform server and sender, trusted roots.
     pub mail: MailConfig,
+    /// Where attachments are stored (`file:///abs/dir` or `s3://bucket/prefix`); `None`: the
+    /// default directory (see [`Settings::attachments_url`]).
+    pub attachments_url: Option<String>,
+    /// Largest accepted attachment in bytes.
+    pub attachment_max_bytes: usize,
 }
 
 /// A configuration error: one line naming the variable.
@@ -262,6 +275,22 @@ impl Settings {
         };
         let webhooks = webhooks_config(&vars)?;
         let mail = mail_config(&vars)?;
+        let attachments_url = match vars.get("LOKET_ATTACHMENTS_URL") {
+            None => None,
+            Some(u) if u.starts_with("file:///") || u.starts_with("s3://") => {
+                Some(u.trim().to_owned())
+            }
+            Some(u) => {
+                return Err(ConfigError(format!(
+                    "LOKET_ATTACHMENTS_URL: `{u}` must start with file:/// or s3://"
+                )));
+            }
+        };
+        let attachment_max_bytes = vars.positive(
+            "LOKET_ATTACHMENT_MAX_BYTES",
+            i64::try_from(loket_tickets::attachments::DEFAULT_MAX_BYTES).unwrap_or(i64::MAX),
+        )?;
+        let attachment_max_bytes = usize::try_from(attachment_max_bytes).unwrap_or(usize::MAX);
         let settings = Settings {
             database,
             pool_size,
@@ -279,8 +308,31 @@ impl Settings {
             login_lockout: vars.positive("LOKET_LOGIN_LOCKOUT", 900)?,
             webhooks,
             mail,
+            attachments_url,
+            attachment_max_bytes,
         };
         Ok((settings, warnings))
+    }
+
+    /// The attachment store URL: the configured one, else `file://` of the directory
+    /// `attachments` beside the SQLite file (in the working directory with PostgreSQL).
+    pub fn attachments_url(&self) -> String {
+        if let Some(u) = &self.attachments_url {
+            return u.clone();
+        }
+        let base = match &self.database {
+            BackendKind::Sqlite(db) => db
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            BackendKind::Postgres(_) => std::path::PathBuf::new(),
+        };
+        let dir = if base.is_absolute() {
+            base
+        } else {
+            std::env::current_dir().unwrap_or_default().join(base)
+        };
+        format!("file://{}", dir.join("attachments").display())
     }
 
     /// The server secret key: the configured one, or for SQLite the key file beside the

@@ -30,6 +30,8 @@ pub struct Tickets {
     mail: Mail,
     /// The absolute public base URL without trailing slash, for tracking links.
     public_url: String,
+    /// Where attachment bytes are stored, with the size limit.
+    attachments: attachments::AttachmentStore,
 }
 
 impl Tickets {
@@ -40,6 +42,14 @@ impl Tickets {
             clock,
             mail,
             public_url,
+            attachments: attachments::AttachmentStore::memory(attachments::DEFAULT_MAX_BYTES),
         }
+    }
+
+    /// Uses `store` for attachment bytes (the default keeps them in memory only).
+    #[must_use]
+    pub fn with_attachment_store(mut self, store: attachments::AttachmentStore) -> Self {
+        self.attachments = store;
+        self
     }
 }

@@ -21,6 +21,7 @@ use crate::api::{
     AuthorKind, Channel, Department, HistoryEntry, IntakeChannel, Message, NewMessage, NewTicket,
     Priority, Ticket, TicketChanges, TicketFilter, TicketStatus, Visibility,
 };
+use crate::attachments::{Upload, record_uploads, with_attachments};
 use crate::events::{
     self, TICKETS_CREATE, TICKETS_MESSAGE, TICKETS_SECURITY_INCIDENT, TICKETS_STATUS_CHANGE,
     TICKETS_UPDATE,
@@ -392,6 +393,16 @@ pub fn set_status(
 impl Tickets {
     /// Creates a ticket from the portal form, or (staff) a phone call.
     pub async fn create(&self, p: &Principal, new: NewTicket) -> Result<Ticket> {
+        self.create_with(p, new, Vec::new()).await
+    }
+
+    /// Creates a ticket with files attached to its first message (scanned, R-PRIVACY).
+    pub async fn create_with(
+        &self,
+        p: &Principal,
+        new: NewTicket,
+        uploads: Vec<Upload>,
+    ) -> Result<Ticket> {
         p.require(Permission::TicketsWrite)?;
         let mut v = Validator::new();
         v.text("contact_name", &new.contact_name, NAME_MAX);
@@ -415,10 +426,12 @@ impl Tickets {
         v.text("subject", &new.subject, SUBJECT_MAX);
         check_body(&mut v, "description", &new.description);
         v.finish()?;
+        let staged = self.stage_uploads(uploads).await?;
+        let kept = staged.clone();
         let (tenant, actor, now) = (p.tenant_id, p.actor(), self.clock.now());
         let p = p.clone();
         let (mail, public_url) = (self.mail.clone(), self.public_url.clone());
-        let (ticket, _code) = self
+        let result = self
             .db
             .write(move |c| {
                 let viewer = viewer(c, &p)?;
@@ -485,7 +498,7 @@ impl Tickets {
                     ))
                     .execute(c)?;
                 let row = load_id(c, &id.to_string())?;
-                let (_, class) = insert_message(
+                let (first, class) = insert_message(
                     c,
                     &row,
                     &MessageInput {
@@ -504,6 +517,8 @@ impl Tickets {
                 let incident = add_incident_label(c, &row, class, actor, now)?;
                 let ticket = load_id(c, &row.id)?.to_api()?;
                 events::emit(c, TICKETS_CREATE, tenant, id, &ticket, actor, now)?;
+                record_uploads(c, &row, &first.id, staged, actor, now)?;
+                let ticket = load_id(c, &row.id)?.to_api()?;
                 if incident {
                     events::emit(
                         c,
@@ -536,7 +551,14 @@ impl Tickets {
                 }
                 Ok((ticket, code))
             })
-            .await?;
+            .await;
+        let (ticket, _code) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.discard_staged(&kept).await;
+                return Err(e);
+            }
+        };
         self.mail.wake();
         Ok(ticket)
     }
@@ -822,7 +844,8 @@ impl Tickets {
                 if viewer.is_customer() {
                     q = q.filter(ticket_messages::visibility.eq(Visibility::Public.as_str()));
                 }
-                q.load(c)?.iter().map(MessageRow::to_api).collect()
+                let rows: Vec<MessageRow> = q.load(c)?;
+                with_attachments(c, &rows)
             })
             .await
     }
@@ -835,12 +858,26 @@ impl Tickets {
         number: String,
         new: NewMessage,
     ) -> Result<Message> {
+        self.post_message_with(p, number, new, Vec::new()).await
+    }
+
+    /// Posts a message with files attached (scanned, R-PRIVACY); as [`Tickets::post_message`].
+    pub async fn post_message_with(
+        &self,
+        p: &Principal,
+        number: String,
+        new: NewMessage,
+        uploads: Vec<Upload>,
+    ) -> Result<Message> {
         p.require(Permission::TicketsWrite)?;
         let mut v = Validator::new();
         check_body(&mut v, "body", &new.body);
         v.finish()?;
+        let staged = self.stage_uploads(uploads).await?;
+        let kept = staged.clone();
         let (tenant, actor, now, p) = (p.tenant_id, p.actor(), self.clock.now(), p.clone());
-        self.db
+        let result = self
+            .db
             .write(move |c| {
                 let viewer = viewer(c, &p)?;
                 let row = load_by_number(c, tenant, &viewer, &number)?;
@@ -915,9 +952,16 @@ impl Tickets {
                         now,
                     )?;
                 }
-                msg.to_api()
+                record_uploads(c, &row, &msg.id, staged, actor, now)?;
+                with_attachments(c, std::slice::from_ref(&msg))?
+                    .pop()
+                    .ok_or_else(|| Error::internal("the new message vanished"))
             })
-            .await
+            .await;
+        if result.is_err() {
+            self.discard_staged(&kept).await;
+        }
+        result
     }
 
     /// Status, department and label history of a ticket (staff).

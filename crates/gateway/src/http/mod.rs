@@ -10,5 +10,6 @@ pub mod health;
 pub mod mail;
 pub mod oauth;
 pub mod problems;
+pub mod ticket_uploads;
 pub mod tickets;
 pub mod webhooks;
