@@ -11,6 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use loket_common::{Code, Error};
 use loket_tickets::api::{Environment, IntakeChannel, Priority, Visibility};
 use loket_tickets::attachments::{AttachmentContent, MAX_ATTACHMENTS, Upload, too_large, too_many};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
@@ -103,11 +104,16 @@ async fn read_form<T: DeserializeOwned + FormFields>(
             if uploads.len() >= MAX_ATTACHMENTS {
                 return Err(too_many());
             }
-            let file_name = part
+            let Some(file_name) = part
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
-                .unwrap_or("attachment")
-                .to_owned();
+                .map(str::to_owned)
+            else {
+                return Err(Error::invalid(
+                    format!("attachments[{}]", uploads.len()),
+                    "must be a file part (with a `filename`)",
+                ));
+            };
             let content_type = part
                 .content_type()
                 .map_or_else(|| "application/octet-stream".to_owned(), |m| m.to_string());
@@ -140,9 +146,6 @@ async fn read_form<T: DeserializeOwned + FormFields>(
         }
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::invalid(name.clone(), "must be UTF-8 text"))?;
-        if text.is_empty() {
-            continue;
-        }
         if T::ARRAYS.contains(&name.as_str()) {
             let entry = fields
                 .entry(name.clone())
@@ -150,9 +153,7 @@ async fn read_form<T: DeserializeOwned + FormFields>(
             if let serde_json::Value::Array(items) = entry {
                 items.extend(
                     text.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(|s| serde_json::Value::String(s.to_owned())),
+                        .map(|s| serde_json::Value::String(s.trim().to_owned())),
                 );
             }
         } else if fields
@@ -184,7 +185,8 @@ fn field_named(msg: &str) -> Option<String> {
 
 /// `POST /tickets` as `multipart/form-data`: the fields of the JSON body as form parts (`cc_emails`
 /// repeated) plus `attachments` files.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct NewTicketForm {
     #[schema(
@@ -195,26 +197,30 @@ pub(crate) struct NewTicketForm {
     pub contact_name: String,
     #[schema(format = "email", min_length = 3, max_length = 254)]
     pub contact_email: String,
-    /// At most 20 addresses.
-    #[schema(value_type = Vec<String>, format = "email", max_items = 20)]
+    /// At most 10 addresses.
+    #[schema(value_type = Vec<String>, format = "email", max_items = 10, required = false)]
     pub cc_emails: Vec<String>,
     /// Culture of the reporter (`nl-NL`, `en-GB`) for the mail; defaults to `nl-NL`.
     #[schema(example = "nl-NL", pattern = r"^[a-z]{2}-[A-Z]{2}$")]
-    pub language: Option<String>,
+    #[schema(required = false)]
+    pub language: String,
     #[schema(
         min_length = 1,
         max_length = 100,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
     )]
-    pub software_version: Option<String>,
-    pub environment: Option<Environment>,
+    #[schema(required = false)]
+    pub software_version: String,
+    #[schema(required = false)]
+    pub environment: Environment,
     /// The area or screen concerned.
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
     )]
-    pub area: Option<String>,
+    #[schema(required = false)]
+    pub area: String,
     #[schema(
         min_length = 1,
         max_length = 300,
@@ -229,18 +235,21 @@ pub(crate) struct NewTicketForm {
     )]
     pub description: String,
     /// `portal` (default) or, for staff, `phone`.
-    pub channel: Option<IntakeChannel>,
+    #[schema(required = false)]
+    pub channel: IntakeChannel,
     /// Staff only.
-    pub priority: Option<Priority>,
+    #[schema(required = false)]
+    pub priority: Priority,
     /// Files to attach to the first message (repeat the part for several; at most 10, each at
     /// most `LOKET_ATTACHMENT_MAX_BYTES`). Scanned for personal data (R-PRIVACY).
-    #[schema(value_type = Vec<String>, format = Binary, max_items = 10)]
+    #[schema(value_type = Vec<String>, format = Binary, max_items = 10, required = false)]
     pub attachments: Vec<Vec<u8>>,
 }
 
 /// `POST /tickets/{number}/messages` as `multipart/form-data`: `body`, `visibility` and
 /// `attachments` files.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct NewMessageForm {
     /// Tabs and line breaks allowed; not only white space.
@@ -251,10 +260,11 @@ pub(crate) struct NewMessageForm {
     )]
     pub body: String,
     /// Staff only; customers always post `public`.
-    pub visibility: Option<Visibility>,
+    #[schema(required = false)]
+    pub visibility: Visibility,
     /// Files to attach (repeat the part for several; at most 10, each at most
     /// `LOKET_ATTACHMENT_MAX_BYTES`). Scanned for personal data (R-PRIVACY).
-    #[schema(value_type = Vec<String>, format = Binary, max_items = 10)]
+    #[schema(value_type = Vec<String>, format = Binary, max_items = 10, required = false)]
     pub attachments: Vec<Vec<u8>>,
 }
 
