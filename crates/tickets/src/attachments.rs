@@ -191,14 +191,14 @@ impl AttachmentStore {
         self.store
             .put(&self.path(key), PutPayload::from(bytes))
             .await
-            .map_err(|e| Error::unavailable(e))?;
+            .map_err(Error::unavailable)?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         match self.store.get(&self.path(key)).await {
             Ok(r) => Ok(Some(
-                r.bytes().await.map_err(|e| Error::unavailable(e))?.to_vec(),
+                r.bytes().await.map_err(Error::unavailable)?.to_vec(),
             )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Error::unavailable(e)),
