@@ -373,6 +373,36 @@ async fn an_upload_is_stored_listed_and_downloaded_as_the_same_bytes() {
         .unwrap();
     assert_eq!(json_of(json_reply, 201).await["attachments"], json!([]));
 
+    // A file larger than LOKET_MAX_BODY_BYTES (1 MiB) but within the attachment limit, sent
+    // with an Idempotency-Key: accepted, and the retry replays the same message.
+    let big: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    let (ct, body) = multipart(&[
+        field("body", "Groot bestand."),
+        file("dump.bin", "application/octet-stream", big.clone()),
+    ]);
+    let send = || {
+        d.app
+            .client
+            .post(d.app.url(&format!("/api/v1/tickets/{number}/messages")))
+            .bearer_auth(&d.token)
+            .header("Content-Type", ct.clone())
+            .header("Idempotency-Key", "upload-1")
+            .body(body.clone())
+            .send()
+    };
+    let first = json_of(send().await.unwrap(), 201).await;
+    let again = send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(again, 201).await["id"], first["id"]);
+    let big_id = first["attachments"][0]["id"].as_str().unwrap();
+    let res = d
+        .get(
+            &d.token,
+            &format!("/api/v1/tickets/{number}/attachments/{big_id}"),
+        )
+        .await;
+    assert_eq!(res.bytes().await.unwrap().to_vec(), big);
+
     // Unknown ids and non-ids answer 404.
     for bad in [uuid::Uuid::new_v4().to_string(), "nope".to_owned()] {
         let res = d

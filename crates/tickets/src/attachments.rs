@@ -197,9 +197,7 @@ impl AttachmentStore {
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         match self.store.get(&self.path(key)).await {
-            Ok(r) => Ok(Some(
-                r.bytes().await.map_err(Error::unavailable)?.to_vec(),
-            )),
+            Ok(r) => Ok(Some(r.bytes().await.map_err(Error::unavailable)?.to_vec())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Error::unavailable(e)),
         }
