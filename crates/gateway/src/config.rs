@@ -519,11 +519,32 @@ mod tests {
             ("LOKET_WEBHOOK_RETRY_SCHEDULE", "1h,soon"),
             ("LOKET_WEBHOOK_TIMEOUT", "0"),
             ("LOKET_WEBHOOK_DISABLE_AFTER", "5"),
+            ("LOKET_ATTACHMENTS_URL", "ftp://files.example.org/x"),
+            ("LOKET_ATTACHMENTS_URL", "file://relative/dir"),
+            ("LOKET_ATTACHMENT_MAX_BYTES", "0"),
         ] {
             let e = Settings::from_vars(vars(&[(k, v)])).unwrap_err();
             assert!(e.0.starts_with(k), "{e}");
             assert!(!e.0.contains('\n'));
         }
+    }
+
+    #[test]
+    fn attachments_default_beside_the_sqlite_file() {
+        let (s, _) = Settings::from_vars(vars(&[(
+            "LOKET_DATABASE_URL",
+            "sqlite:///var/lib/loket/loket.db",
+        )]))
+        .unwrap();
+        assert_eq!(s.attachments_url(), "file:///var/lib/loket/attachments");
+        assert_eq!(s.attachment_max_bytes, 10 * 1024 * 1024);
+        let (s, _) = Settings::from_vars(vars(&[
+            ("LOKET_ATTACHMENTS_URL", "s3://bucket/loket"),
+            ("LOKET_ATTACHMENT_MAX_BYTES", "2048"),
+        ]))
+        .unwrap();
+        assert_eq!(s.attachments_url(), "s3://bucket/loket");
+        assert_eq!(s.attachment_max_bytes, 2048);
     }
 
     #[test]

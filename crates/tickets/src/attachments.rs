@@ -929,6 +929,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn store_urls() {
+        assert!(AttachmentStore::from_url("file://relative", 1).is_err());
+        assert!(AttachmentStore::from_url("ftp://x/y", 1).is_err());
+        assert!(AttachmentStore::from_url("s3:///prefix", 1).is_err());
+        let s3 = AttachmentStore::from_url("s3://bucket/loket/files/", 1);
+        assert_eq!(
+            s3.map(|s| s.path("a/b").to_string()).ok().as_deref(),
+            Some("loket/files/a/b")
+        );
+        let dir = std::env::temp_dir().join(format!("loket-store-{}", ids::new_id()));
+        let url = format!("file://{}", dir.display());
+        assert!(AttachmentStore::from_url(&url, 1).is_ok());
+        assert!(dir.is_dir(), "the directory is created");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[tokio::test]
     async fn memory_store_round_trip() {
         let t = AttachmentStore::memory(100);
