@@ -5,6 +5,7 @@
 
 mod accounts;
 mod agenda;
+mod attachments;
 mod cli;
 mod customers;
 mod helpers;

@@ -134,6 +134,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "LOKET_SMTP_TIMEOUT",
         "seconds each step of an SMTP conversation may take (default 30)",
     ),
+    (
+        "LOKET_ATTACHMENTS_URL",
+        "where ticket attachments are stored: file:///abs/dir or s3://bucket/prefix (credentials and endpoint from AWS_* variables); default the directory `attachments` beside the SQLite file (or in the working directory with PostgreSQL)",
+    ),
+    (
+        "LOKET_ATTACHMENT_MAX_BYTES",
+        "largest accepted attachment in bytes (default 10485760)",
+    ),
 ];
 
 /// The parsed configuration.
@@ -179,6 +187,11 @@ pub struct Settings {
     pub webhooks: WebhooksConfig,
     /// Mail: retry schedule, platform server and sender, trusted roots.
     pub mail: MailConfig,
+    /// Where attachments are stored (`file:///abs/dir` or `s3://bucket/prefix`); `None`: the
+    /// default directory (see [`Settings::attachments_url`]).
+    pub attachments_url: Option<String>,
+    /// Largest accepted attachment in bytes.
+    pub attachment_max_bytes: usize,
 }
 
 /// A configuration error: one line naming the variable.
@@ -298,6 +311,22 @@ impl Settings {
         };
         let webhooks = webhooks_config(&vars)?;
         let mail = mail_config(&vars)?;
+        let attachments_url = match vars.get("LOKET_ATTACHMENTS_URL") {
+            None => None,
+            Some(u) if u.starts_with("file:///") || u.starts_with("s3://") => {
+                Some(u.trim().to_owned())
+            }
+            Some(u) => {
+                return Err(ConfigError(format!(
+                    "LOKET_ATTACHMENTS_URL: `{u}` must start with file:/// or s3://"
+                )));
+            }
+        };
+        let attachment_max_bytes = vars.positive(
+            "LOKET_ATTACHMENT_MAX_BYTES",
+            i64::try_from(loket_tickets::attachments::DEFAULT_MAX_BYTES).unwrap_or(i64::MAX),
+        )?;
+        let attachment_max_bytes = usize::try_from(attachment_max_bytes).unwrap_or(usize::MAX);
         let settings = Settings {
             database,
             pool_size,
@@ -325,8 +354,31 @@ impl Settings {
             },
             webhooks,
             mail,
+            attachments_url,
+            attachment_max_bytes,
         };
         Ok((settings, warnings))
+    }
+
+    /// The attachment store URL: the configured one, else `file://` of the directory
+    /// `attachments` beside the SQLite file (in the working directory with PostgreSQL).
+    pub fn attachments_url(&self) -> String {
+        if let Some(u) = &self.attachments_url {
+            return u.clone();
+        }
+        let base = match &self.database {
+            BackendKind::Sqlite(db) => db
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            BackendKind::Postgres(_) => std::path::PathBuf::new(),
+        };
+        let dir = if base.is_absolute() {
+            base
+        } else {
+            std::env::current_dir().unwrap_or_default().join(base)
+        };
+        format!("file://{}", dir.join("attachments").display())
     }
 
     /// The server secret key: the configured one, or for SQLite the key file beside the
@@ -514,11 +566,32 @@ mod tests {
             ("LOKET_WEBHOOK_RETRY_SCHEDULE", "1h,soon"),
             ("LOKET_WEBHOOK_TIMEOUT", "0"),
             ("LOKET_WEBHOOK_DISABLE_AFTER", "5"),
+            ("LOKET_ATTACHMENTS_URL", "ftp://files.example.org/x"),
+            ("LOKET_ATTACHMENTS_URL", "file://relative/dir"),
+            ("LOKET_ATTACHMENT_MAX_BYTES", "0"),
         ] {
             let e = Settings::from_vars(vars(&[(k, v)])).unwrap_err();
             assert!(e.0.starts_with(k), "{e}");
             assert!(!e.0.contains('\n'));
         }
+    }
+
+    #[test]
+    fn attachments_default_beside_the_sqlite_file() {
+        let (s, _) = Settings::from_vars(vars(&[(
+            "LOKET_DATABASE_URL",
+            "sqlite:///var/lib/loket/loket.db",
+        )]))
+        .unwrap();
+        assert_eq!(s.attachments_url(), "file:///var/lib/loket/attachments");
+        assert_eq!(s.attachment_max_bytes, 10 * 1024 * 1024);
+        let (s, _) = Settings::from_vars(vars(&[
+            ("LOKET_ATTACHMENTS_URL", "s3://bucket/loket"),
+            ("LOKET_ATTACHMENT_MAX_BYTES", "2048"),
+        ]))
+        .unwrap();
+        assert_eq!(s.attachments_url(), "s3://bucket/loket");
+        assert_eq!(s.attachment_max_bytes, 2048);
     }
 
     #[test]

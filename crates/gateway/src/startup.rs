@@ -77,13 +77,19 @@ impl Application {
             Arc::new(loket_call_requests::Link),
         );
         let call_requests = loket_call_requests::CallRequests::new(db.clone(), clock.clone());
+        let attachment_store = loket_tickets::attachments::AttachmentStore::from_url(
+            &settings.attachments_url(),
+            settings.attachment_max_bytes,
+        )
+        .map_err(|e| format!("LOKET_ATTACHMENTS_URL: {e}"))?;
         let tickets = loket_tickets::Tickets::new(
             db.clone(),
             clock.clone(),
             mail.clone(),
             public_url.clone(),
         )
-        .with_secret_key(secret_key.clone());
+        .with_secret_key(secret_key.clone())
+        .with_attachment_store(attachment_store);
         let token_limits = Arc::new(crate::rate_limit::TokenLimits::new(
             settings.token_rate_ip,
             settings.token_rate_account,

@@ -268,6 +268,9 @@ pub struct Message {
     pub visibility: Visibility,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// The files attached to this message (R-PRIVACY: removed ones keep only name and size).
+    #[serde(default)]
+    pub attachments: Vec<crate::attachments::Attachment>,
 }
 
 /// `POST /tickets/{number}/messages`.

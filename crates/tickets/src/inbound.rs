@@ -535,6 +535,7 @@ impl Tickets {
             return duplicate_outcome(&row, &msg);
         }
         let staged = self.stage_uploads(mail.attachments.clone()).await?;
+        let kept = staged.clone();
         let now = self.clock.now();
         let (mail_service, public_url) = (self.mail.clone(), self.public_url.clone());
         let mid = mail.message_id.clone();
@@ -562,12 +563,16 @@ impl Tickets {
             }
             // Two deliveries of one mail at once: the unique index kept one; answer it.
             Err(e) if crate::outgoing::is_conflict(&e) => {
+                self.discard_staged(&kept).await;
                 match self.db.read(move |c| existing(c, tenant, &mid)).await? {
                     Some((row, msg)) => duplicate_outcome(&row, &msg),
                     None => Err(e),
                 }
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                self.discard_staged(&kept).await;
+                Err(e)
+            }
         }
     }
 }

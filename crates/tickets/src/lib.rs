@@ -39,6 +39,8 @@ pub struct Tickets {
     /// Signs our outgoing Message-IDs (R-THREAD) and keys the hashes of the codes mailed to
     /// customer contacts; see [`Tickets::with_secret_key`].
     key: SecretKey,
+    /// Where attachment bytes are stored, with the size limit.
+    attachments: attachments::AttachmentStore,
 }
 
 impl Tickets {
@@ -50,6 +52,7 @@ impl Tickets {
             mail,
             public_url,
             key: SecretKey::generate(),
+            attachments: attachments::AttachmentStore::memory(attachments::DEFAULT_MAX_BYTES),
         }
     }
 
@@ -60,6 +63,13 @@ impl Tickets {
     #[must_use]
     pub fn with_secret_key(mut self, key: SecretKey) -> Self {
         self.key = key;
+        self
+    }
+
+    /// Uses `store` for attachment bytes (the default keeps them in memory only).
+    #[must_use]
+    pub fn with_attachment_store(mut self, store: attachments::AttachmentStore) -> Self {
+        self.attachments = store;
         self
     }
 }

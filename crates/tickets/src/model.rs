@@ -135,7 +135,8 @@ pub struct MessageRow {
 }
 
 impl MessageRow {
-    /// The API representation.
+    /// The API representation, without attachments (see
+    /// [`crate::attachments::with_attachments`]).
     pub fn to_api(&self) -> Result<Message> {
         Ok(Message {
             id: ids::parse_stored(&self.id)?,
@@ -152,6 +153,7 @@ impl MessageRow {
             )?,
             body: self.body_text.clone(),
             created_at: from_db(self.created_at),
+            attachments: Vec::new(),
         })
     }
 }

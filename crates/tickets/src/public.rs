@@ -42,15 +42,13 @@ impl Tickets {
         self.db
             .read(move |c| {
                 let row = load_with_code(c, &number, &code)?;
-                let messages = ticket_messages::table
+                let messages: Vec<MessageRow> = ticket_messages::table
                     .filter(ticket_messages::ticket_id.eq(&row.id))
                     .filter(ticket_messages::visibility.eq(Visibility::Public.as_str()))
                     .order((ticket_messages::created_at.asc(), ticket_messages::id.asc()))
                     .select(MessageRow::as_select())
-                    .load(c)?
-                    .iter()
-                    .map(MessageRow::to_api)
-                    .collect::<Result<Vec<Message>>>()?;
+                    .load(c)?;
+                let messages = crate::attachments::with_attachments(c, &messages)?;
                 Ok(PublicTicket {
                     number: row.number.clone(),
                     subject: row.subject.clone(),

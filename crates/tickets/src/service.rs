@@ -21,6 +21,7 @@ use crate::api::{
     AuthorKind, Channel, Department, HistoryEntry, IntakeChannel, Message, NewMessage, NewTicket,
     Priority, Ticket, TicketChanges, TicketFilter, TicketStatus, Visibility,
 };
+use crate::attachments::{Upload, record_uploads, with_attachments};
 use crate::events::{
     self, TICKETS_CREATE, TICKETS_MESSAGE, TICKETS_SECURITY_INCIDENT, TICKETS_STATUS_CHANGE,
     TICKETS_UPDATE,
@@ -399,6 +400,16 @@ pub fn set_status(
 impl Tickets {
     /// Creates a ticket from the portal form, or (staff) a phone call.
     pub async fn create(&self, p: &Principal, new: NewTicket) -> Result<Ticket> {
+        self.create_with(p, new, Vec::new()).await
+    }
+
+    /// Creates a ticket with files attached to its first message (scanned, R-PRIVACY).
+    pub async fn create_with(
+        &self,
+        p: &Principal,
+        new: NewTicket,
+        uploads: Vec<Upload>,
+    ) -> Result<Ticket> {
         p.require(Permission::TicketsWrite)?;
         let mut v = Validator::new();
         v.text("contact_name", &new.contact_name, NAME_MAX);
@@ -422,10 +433,12 @@ impl Tickets {
         v.text("subject", &new.subject, SUBJECT_MAX);
         check_body(&mut v, "description", &new.description);
         v.finish()?;
+        let staged = self.stage_uploads(uploads).await?;
+        let kept = staged.clone();
         let (tenant, actor, now) = (p.tenant_id, p.actor(), self.clock.now());
         let p = p.clone();
         let (mail, public_url) = (self.mail.clone(), self.public_url.clone());
-        let (ticket, _code) = self
+        let result = self
             .db
             .write(move |c| {
                 let viewer = viewer(c, &p)?;
@@ -494,7 +507,7 @@ impl Tickets {
                     ))
                     .execute(c)?;
                 let row = load_id(c, &id.to_string())?;
-                let (_, class) = insert_message(
+                let (first, class) = insert_message(
                     c,
                     &row,
                     &MessageInput {
@@ -513,6 +526,8 @@ impl Tickets {
                 let incident = add_incident_label(c, &row, class, actor, now)?;
                 let ticket = load_id(c, &row.id)?.to_api()?;
                 events::emit(c, TICKETS_CREATE, tenant, id, &ticket, actor, now)?;
+                record_uploads(c, &row, &first.id, staged, actor, now)?;
+                let ticket = load_id(c, &row.id)?.to_api()?;
                 if incident {
                     events::emit(
                         c,
@@ -545,7 +560,14 @@ impl Tickets {
                 }
                 Ok((ticket, code))
             })
-            .await?;
+            .await;
+        let (ticket, _code) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.discard_staged(&kept).await;
+                return Err(e);
+            }
+        };
         self.mail.wake();
         Ok(ticket)
     }
@@ -813,7 +835,8 @@ impl Tickets {
                 if viewer.is_customer() {
                     q = q.filter(ticket_messages::visibility.eq(Visibility::Public.as_str()));
                 }
-                q.load(c)?.iter().map(MessageRow::to_api).collect()
+                let rows: Vec<MessageRow> = q.load(c)?;
+                with_attachments(c, &rows)
             })
             .await
     }
@@ -826,13 +849,26 @@ impl Tickets {
         number: String,
         new: NewMessage,
     ) -> Result<Message> {
+        self.post_message_with(p, number, new, Vec::new()).await
+    }
+
+    /// Posts a message with files attached (scanned, R-PRIVACY); as [`Tickets::post_message`].
+    pub async fn post_message_with(
+        &self,
+        p: &Principal,
+        number: String,
+        new: NewMessage,
+        uploads: Vec<Upload>,
+    ) -> Result<Message> {
         p.require(Permission::TicketsWrite)?;
         let mut v = Validator::new();
         check_body(&mut v, "body", &new.body);
         v.finish()?;
+        let staged = self.stage_uploads(uploads).await?;
+        let kept = staged.clone();
         let (tenant, actor, now, p) = (p.tenant_id, p.actor(), self.clock.now(), p.clone());
         let (mail, key) = (self.mail.clone(), self.key.clone());
-        let (msg, reply_mailed) = self
+        let result = self
             .db
             .write(move |c| {
                 let viewer = viewer(c, &p)?;
@@ -911,13 +947,25 @@ impl Tickets {
                         now,
                     )?;
                 }
-                Ok((msg.to_api()?, reply_mailed))
+                record_uploads(c, &row, &msg.id, staged, actor, now)?;
+                let msg = with_attachments(c, std::slice::from_ref(&msg))?
+                    .pop()
+                    .ok_or_else(|| Error::internal("the new message vanished"))?;
+                Ok((msg, reply_mailed))
             })
-            .await?;
-        if reply_mailed {
-            self.mail.wake();
+            .await;
+        match result {
+            Ok((msg, reply_mailed)) => {
+                if reply_mailed {
+                    self.mail.wake();
+                }
+                Ok(msg)
+            }
+            Err(e) => {
+                self.discard_staged(&kept).await;
+                Err(e)
+            }
         }
-        Ok(msg)
     }
 
     /// Status, department and label history of a ticket (staff).

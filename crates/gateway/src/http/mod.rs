@@ -12,5 +12,6 @@ pub mod inbound;
 pub mod mail;
 pub mod oauth;
 pub mod problems;
+pub mod ticket_uploads;
 pub mod tickets;
 pub mod webhooks;

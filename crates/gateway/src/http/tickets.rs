@@ -7,10 +7,12 @@ use loket_tickets::api::{
     NewTicket, Priority, PublicReply, PublicTicket, SlaFilter, Ticket, TicketChanges, TicketFilter,
     TicketStatus, TrackingCode, Visibility,
 };
+use loket_tickets::attachments::Attachment;
 use utoipa::OpenApi;
 
 use crate::auth::Caller;
 use crate::http::agenda::{Body, created};
+use crate::http::ticket_uploads::{NewMessageForm, NewTicketForm, WithUploads, download};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 
@@ -26,8 +28,10 @@ use crate::state::AppState;
         list_messages,
         post_message,
         ticket_history,
+        get_attachment,
         public_ticket,
         public_reply,
+        public_attachment,
     ),
     components(schemas(
         TicketStatus,
@@ -45,6 +49,9 @@ use crate::state::AppState;
         Page<Ticket>,
         Message,
         NewMessage,
+        NewTicketForm,
+        NewMessageForm,
+        Attachment,
         HistoryEntry,
         PublicTicket,
         PublicReply,
@@ -72,21 +79,32 @@ async fn list_tickets(
 }
 
 /// Creates a ticket from the portal form (or, for staff, a phone call with `channel: phone`).
+/// As `multipart/form-data`, each field is a form part (`cc_emails` repeated) and one or more
+/// `attachments` parts carry files for the first message; they are scanned for personal data
+/// (R-PRIVACY): one person's data labels the ticket `security-incident-light`, several persons'
+/// data removes the file's bytes, labels it `security-incident` and adds a system message.
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets",
     security(("oauth2" = ["tickets:write"])),
-    request_body = NewTicket,
+    request_body(content(
+        (NewTicket = "application/json"),
+        (NewTicketForm = "multipart/form-data"),
+    )),
     responses(
         (status = 201, description = "The new ticket.", body = Ticket,
             headers(("Location" = String, description = "The URL of the new ticket."))),
         (status = 403, description = "Missing `tickets:write`, or a customer filing under another address.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed; each invalid field is named.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The form fields exceed `LOKET_MAX_BODY_BYTES`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed; each invalid field is named (an attachment over `LOKET_ATTACHMENT_MAX_BYTES` as `attachments[i]`).", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_ticket(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Body<NewTicket>,
+    body: WithUploads<NewTicket>,
 ) -> ApiResult<HttpResponse> {
-    let ticket = state.tickets.create(&caller, body.into_inner()).await?;
+    let ticket = state
+        .tickets
+        .create_with(&caller, body.value, body.uploads)
+        .await?;
     Ok(created(
         format!("/api/v1/tickets/{}", ticket.number),
         &ticket,
@@ -171,26 +189,31 @@ async fn list_messages(
 }
 
 /// Posts a message: a staff reply sets `answered`, a customer reply sets `open`; internal notes
-/// (staff only) change nothing.
+/// (staff only) change nothing. As `multipart/form-data`, `body` and `visibility` are form parts
+/// and `attachments` parts carry files, scanned for personal data as on creation.
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/messages", tag = "tickets",
     security(("oauth2" = ["tickets:write"])),
     params(("number" = String, Path, description = "The ticket number.")),
-    request_body = NewMessage,
+    request_body(content(
+        (NewMessage = "application/json"),
+        (NewMessageForm = "multipart/form-data"),
+    )),
     responses(
         (status = 201, description = "The new message.", body = Message),
         (status = 404, description = "No such ticket.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The form fields exceed `LOKET_MAX_BODY_BYTES`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed (an attachment over `LOKET_ATTACHMENT_MAX_BYTES` as `attachments[i]`).", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn post_message(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    body: Body<NewMessage>,
+    body: WithUploads<NewMessage>,
 ) -> ApiResult<HttpResponse> {
     let number = path.into_inner();
     let m = state
         .tickets
-        .post_message(&caller, number.clone(), body.into_inner())
+        .post_message_with(&caller, number.clone(), body.value, body.uploads)
         .await?;
     Ok(created(format!("/api/v1/tickets/{number}/messages"), &m))
 }
@@ -211,6 +234,30 @@ async fn ticket_history(
 ) -> ApiResult<HttpResponse> {
     let h = state.tickets.history(&caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(h))
+}
+
+/// The bytes of an attachment (as a download: `Content-Disposition: attachment`, `nosniff`).
+/// Customers get attachments of public messages of their own tickets only.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/attachments/{id}", tag = "tickets",
+    security(("oauth2" = ["tickets:read"])),
+    params(
+        ("number" = String, Path, description = "The ticket number."),
+        ("id" = String, Path, description = "The attachment id (from the message's `attachments`)."),
+    ),
+    responses(
+        (status = 200, description = "The file, with its media type.", body = String, content_type = "application/octet-stream",
+            headers(("Content-Disposition" = String, description = "`attachment` with the file name."))),
+        (status = 404, description = "No such ticket or attachment (or not the customer's own).", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The bytes were removed (several persons' personal data, R-PRIVACY).", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_attachment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (number, id) = path.into_inner();
+    let content = state.tickets.attachment(&caller, number, id).await?;
+    Ok(download(content))
 }
 
 /// The tracking code from `?code=`, else the `X-Ticket-Code` header; empty when neither (which
@@ -282,6 +329,33 @@ async fn public_reply(
     Ok(created(format!("/api/v1/public/tickets/{number}"), &m))
 }
 
+/// An attachment of a public message, through the tracking link.
+#[utoipa::path(get, path = "/api/v1/public/tickets/{number}/attachments/{id}", tag = "tickets",
+    security(()),
+    params(
+        ("number" = String, Path, description = "The ticket number."),
+        ("id" = String, Path, description = "The attachment id."),
+        TrackingCode,
+        ("X-Ticket-Code" = Option<String>, Header, description = "The tracking code, instead of `?code=`."),
+    ),
+    responses(
+        (status = 200, description = "The file, with its media type.", body = String, content_type = "application/octet-stream",
+            headers(("Content-Disposition" = String, description = "`attachment` with the file name."))),
+        (status = 404, description = "Unknown number or attachment, a wrong or revoked code, or an internal note's file.", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The bytes were removed (R-PRIVACY).", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn public_attachment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<TrackingCode>,
+) -> ApiResult<HttpResponse> {
+    let code = tracking_code(&req, &query);
+    let (number, id) = path.into_inner();
+    let content = state.tickets.public_attachment(number, code, id).await?;
+    Ok(download(content))
+}
+
 /// Registers the routes under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/tickets", web::get().to(list_tickets))
@@ -292,6 +366,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{number}/messages", web::get().to(list_messages))
         .route("/tickets/{number}/messages", web::post().to(post_message))
         .route("/tickets/{number}/history", web::get().to(ticket_history))
+        .route(
+            "/tickets/{number}/attachments/{id}",
+            web::get().to(get_attachment),
+        )
+        .route(
+            "/public/tickets/{number}/attachments/{id}",
+            web::get().to(public_attachment),
+        )
         .route("/public/tickets/{number}", web::get().to(public_ticket))
         .route(
             "/public/tickets/{number}/messages",

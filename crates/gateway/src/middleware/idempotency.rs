@@ -52,9 +52,27 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
 
-    // Buffer the body (within the configured limit) to hash it, then hand it on.
+    // Buffer the body (within the configured limit) to hash it, then hand it on. Inbound mail
+    // has its own limit; a multipart body may also carry attachments (each limited by
+    // `LOKET_ATTACHMENT_MAX_BYTES`).
+    let multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
     let limit = if req.path() == "/api/v1/mail/inbound" {
         state.settings.mail_inbound_max_bytes
+    } else if multipart {
+        state.settings.max_body_bytes.saturating_add(
+            state
+                .settings
+                .attachment_max_bytes
+                .saturating_mul(loket_tickets::attachments::MAX_ATTACHMENTS),
+        )
     } else {
         state.settings.max_body_bytes
     };
