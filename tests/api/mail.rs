@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app_with};
 
-const USER: &str = "mailer";
-const PASSWORD: &str = "s3cret-pass";
+pub(crate) const USER: &str = "mailer";
+pub(crate) const PASSWORD: &str = "s3cret-pass";
 const WAIT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------------
@@ -64,20 +64,20 @@ fn certs() -> &'static Path {
     })
 }
 
-fn ca_file() -> String {
+pub(crate) fn ca_file() -> String {
     certs().join("ca.pem").display().to_string()
 }
 
 /// A running `tests/smtp/server.py`.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Option<Child>,
     dir: PathBuf,
-    implicit: u16,
+    pub(crate) implicit: u16,
     starttls: u16,
 }
 
 impl Smtp {
-    fn start() -> Smtp {
+    pub(crate) fn start() -> Smtp {
         let dir = std::env::temp_dir().join(format!("loket-smtp-{}", uuid::Uuid::new_v4()));
         let mut s = Smtp {
             child: None,
@@ -126,7 +126,7 @@ impl Smtp {
     }
 
     /// Every message received so far, parsed.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.join("messages.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -135,7 +135,7 @@ impl Smtp {
     }
 
     /// Waits until at least `n` messages arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Value> {
         let start = Instant::now();
         loop {
             let m = self.messages();

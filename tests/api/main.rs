@@ -6,6 +6,7 @@
 mod accounts;
 mod agenda;
 mod cli;
+mod helpdesk;
 mod helpers;
 mod mail;
 mod oauth;

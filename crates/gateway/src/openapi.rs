@@ -49,6 +49,7 @@ pub fn document() -> OpenApiDoc {
     doc.merge(http::appointments::AppointmentsApi::openapi());
     doc.merge(http::call_requests::CallRequestsApi::openapi());
     doc.merge(http::tickets::TicketsApi::openapi());
+    doc.merge(http::helpdesk::HelpdeskApi::openapi());
     doc.merge(http::mail::MailApi::openapi());
     doc.merge(http::webhooks::WebhooksApi::openapi());
     doc.servers = Some(vec![Server::new("/")]);

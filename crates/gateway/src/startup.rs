@@ -83,6 +83,12 @@ impl Application {
             mail.clone(),
             public_url.clone(),
         );
+        let helpdesk = loket_helpdesk::Helpdesk::new(
+            db.clone(),
+            clock.clone(),
+            mail.clone(),
+            public_url.clone(),
+        );
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             db,
@@ -95,6 +101,7 @@ impl Application {
             appointments,
             call_requests,
             tickets,
+            helpdesk,
             webhooks,
             mail,
         });
@@ -184,6 +191,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
                     .configure(http::appointments::configure)
                     .configure(http::call_requests::configure)
                     .configure(http::tickets::configure)
+                    .configure(http::helpdesk::configure)
                     .configure(http::mail::configure)
                     .configure(http::webhooks::configure),
             )

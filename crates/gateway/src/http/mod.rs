@@ -7,6 +7,7 @@ pub mod call_requests;
 pub mod consultation_types;
 pub mod fallback;
 pub mod health;
+pub mod helpdesk;
 pub mod mail;
 pub mod oauth;
 pub mod problems;
