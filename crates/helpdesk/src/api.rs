@@ -109,7 +109,7 @@ pub struct ReleaseChanges {
 
 /// The outcome of delivering a release.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Delivery {
+pub struct ReleaseDelivery {
     pub release: Release,
     /// Numbers of the tickets moved from `planned` to `delivered`.
     pub tickets: Vec<String>,
@@ -466,7 +466,7 @@ pub struct NewCategory {
 
 /// A forum topic.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Topic {
+pub struct ForumTopic {
     pub id: Uuid,
     pub category_id: Uuid,
     pub title: String,
@@ -560,7 +560,7 @@ text_enum! {
 pub struct TopicFilter {
     pub category_id: Option<Uuid>,
     /// Words that must all occur in the topic's title or one of its published posts
-    /// (case-insensitive).
-    #[param(min_length = 1, max_length = 200)]
+    /// (case-insensitive; the first 10 words count; empty matches everything).
+    #[param(max_length = 200)]
     pub q: Option<String>,
 }

@@ -28,8 +28,8 @@ use loket_tickets::service::{Viewer, viewer};
 use uuid::Uuid;
 
 use crate::api::{
-    Category, ForumAuthorKind, ModerationStatus, NewCategory, NewPost, NewTopic, Post,
-    PostModeration, PostStatus, Posting, Topic, TopicFilter, TopicModeration,
+    Category, ForumAuthorKind, ForumTopic, ModerationStatus, NewCategory, NewPost, NewTopic, Post,
+    PostModeration, PostStatus, Posting, TopicFilter, TopicModeration,
 };
 use crate::events::{self, FORUM_MODERATE, FORUM_POST_CREATE, FORUM_POST_HELD, FORUM_TOPIC_CREATE};
 use crate::{Helpdesk, check_body, require_staff, stored};
@@ -138,8 +138,8 @@ fn category_api(row: &CategoryRow, m: &Member) -> Result<Category> {
     })
 }
 
-fn topic_api(row: &TopicRow) -> Result<Topic> {
-    Ok(Topic {
+fn topic_api(row: &TopicRow) -> Result<ForumTopic> {
+    Ok(ForumTopic {
         id: ids::parse_stored(&row.id)?,
         category_id: ids::parse_stored(&row.category_id)?,
         title: row.title.clone(),
@@ -350,7 +350,7 @@ impl Helpdesk {
         p: &Principal,
         category: Uuid,
         new: NewTopic,
-    ) -> Result<Topic> {
+    ) -> Result<ForumTopic> {
         p.require(Permission::TicketsWrite)?;
         let mut v = Validator::new();
         v.text("title", &new.title, 200);
@@ -412,23 +412,20 @@ impl Helpdesk {
         p: &Principal,
         filter: &TopicFilter,
         page: &PageQuery,
-    ) -> Result<Page<Topic>> {
+    ) -> Result<Page<ForumTopic>> {
         p.require(Permission::TicketsRead)?;
         let limit = page.limit()?;
         let after = page.after()?;
-        let words: Vec<String> = filter
-            .q
-            .as_deref()
-            .unwrap_or("")
+        let q = filter.q.as_deref().unwrap_or("");
+        if q.chars().count() > 200 {
+            return Err(Error::invalid("q", "must be at most 200 characters"));
+        }
+        // Words beyond the first few narrow nothing worth a longer query.
+        let words: Vec<String> = q
             .split_whitespace()
+            .take(SEARCH_WORDS_MAX)
             .map(str::to_owned)
             .collect();
-        if words.len() > SEARCH_WORDS_MAX || words.iter().any(|w| w.chars().count() > 200) {
-            return Err(Error::invalid(
-                "q",
-                format!("at most {SEARCH_WORDS_MAX} words of at most 200 characters"),
-            ));
-        }
         let (p, filter) = (p.clone(), filter.clone());
         let rows = self
             .db
@@ -477,24 +474,25 @@ impl Helpdesk {
                             .or(forum_topics::id.eq_any(in_posts)),
                     );
                 }
-                if let Some(after) = after {
-                    // The cursor is `<1 pinned | 0 not>|<id>`.
-                    let (pin, id) = after
-                        .split_once('|')
-                        .filter(|(pin, _)| matches!(*pin, "0" | "1"))
-                        .ok_or_else(|| {
-                            Error::new(Code::InvalidCursor, "The cursor is not valid.")
-                        })?;
-                    let id = id.to_owned();
-                    if pin == "1" {
+                // The cursor is `<1 pinned | 0 not>|<id>`; one this API did not hand out merely
+                // starts at the beginning.
+                let cursor = after
+                    .as_deref()
+                    .and_then(|a| a.split_once('|'))
+                    .filter(|(pin, _)| matches!(*pin, "0" | "1"))
+                    .map(|(pin, id)| (pin == "1", id.to_owned()));
+                match cursor {
+                    Some((true, id)) => {
                         q = q.filter(
                             forum_topics::pinned
                                 .eq(false)
                                 .or(forum_topics::pinned.eq(true).and(forum_topics::id.lt(id))),
                         );
-                    } else {
+                    }
+                    Some((false, id)) => {
                         q = q.filter(forum_topics::pinned.eq(false).and(forum_topics::id.lt(id)));
                     }
+                    None => {}
                 }
                 Ok(q.load(c)?)
             })
@@ -508,7 +506,7 @@ impl Helpdesk {
     }
 
     /// One topic.
-    pub async fn get_topic(&self, p: &Principal, id: Uuid) -> Result<Topic> {
+    pub async fn get_topic(&self, p: &Principal, id: Uuid) -> Result<ForumTopic> {
         p.require(Permission::TicketsRead)?;
         let p = p.clone();
         self.db
@@ -601,7 +599,7 @@ impl Helpdesk {
         p: &Principal,
         id: Uuid,
         ch: TopicModeration,
-    ) -> Result<Topic> {
+    ) -> Result<ForumTopic> {
         p.require(Permission::TicketsWrite)?;
         let (actor, now, p) = (p.actor(), self.clock.now(), p.clone());
         self.db

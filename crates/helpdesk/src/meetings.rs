@@ -130,21 +130,14 @@ impl Helpdesk {
                 if let Some(from) = filter.from {
                     q = q.filter(helpdesk_meetings::starts_at.ge(to_db(from)));
                 }
-                if let Some(after) = after {
-                    // The cursor is `<starts_at as stored>|<id>`.
-                    let (at, id) = after
-                        .split_once('|')
-                        .and_then(|(a, i)| {
-                            NaiveDateTime::parse_from_str(a, "%Y-%m-%dT%H:%M:%S%.f")
-                                .ok()
-                                .map(|a| (a, i.to_owned()))
-                        })
-                        .ok_or_else(|| {
-                            Error::new(
-                                loket_common::Code::InvalidCursor,
-                                "The cursor is not valid.",
-                            )
-                        })?;
+                // The cursor is `<starts_at as stored>|<id>`; one this API did not hand out
+                // merely starts at the beginning.
+                let cursor = after.as_deref().and_then(|a| {
+                    let (at, id) = a.split_once('|')?;
+                    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+                    Some((at, id.to_owned()))
+                });
+                if let Some((at, id)) = cursor {
                     q = q.filter(
                         helpdesk_meetings::starts_at
                             .gt(at)

@@ -25,7 +25,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::{
-    Delivery, NewRelease, Release, ReleaseChanges, ReleaseKind, ReleaseNote, ReleaseStatus,
+    NewRelease, Release, ReleaseChanges, ReleaseDelivery, ReleaseKind, ReleaseNote, ReleaseStatus,
 };
 use crate::events::{self, RELEASES_CREATE, RELEASES_DELIVER, RELEASES_UPDATE};
 use crate::{Helpdesk, check_body, require_staff, stored};
@@ -315,7 +315,7 @@ impl Helpdesk {
 
     /// Delivers a release: one transaction moving exactly its planned tickets to `delivered`,
     /// recording history, emitting events and queueing one mail per reporter.
-    pub async fn deliver_release(&self, p: &Principal, version: String) -> Result<Delivery> {
+    pub async fn deliver_release(&self, p: &Principal, version: String) -> Result<ReleaseDelivery> {
         p.require(Permission::TicketsWrite)?;
         let (tenant, actor, now, p) = (p.tenant_id, p.actor(), self.clock.now(), p.clone());
         let (mail, public_url) = (self.mail.clone(), self.public_url.clone());
@@ -407,7 +407,7 @@ impl Helpdesk {
                     actor,
                     now,
                 )?;
-                Ok(Delivery {
+                Ok(ReleaseDelivery {
                     release,
                     tickets: numbers,
                     mails_queued: queued,

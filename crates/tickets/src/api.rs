@@ -181,9 +181,9 @@ pub struct NewTicket {
     pub contact_name: String,
     #[schema(format = "email", min_length = 3, max_length = 254)]
     pub contact_email: String,
-    /// At most 20 addresses.
+    /// At most 10 addresses.
     #[serde(default)]
-    #[schema(value_type = Vec<String>, format = "email", max_items = 20)]
+    #[schema(value_type = Vec<String>, format = "email", max_items = 10)]
     pub cc_emails: Vec<String>,
     /// Culture of the reporter (`nl-NL`, `en-GB`) for the mail; defaults to `nl-NL`.
     #[schema(example = "nl-NL", pattern = r"^[a-z]{2}-[A-Z]{2}$")]

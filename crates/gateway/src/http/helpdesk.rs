@@ -5,12 +5,12 @@ use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
 use loket_common::{Page, PageQuery, Problem};
 use loket_helpdesk::api::{
-    Category, Component, ComponentChanges, ComponentState, Delivery, ForumAuthorKind, Incident,
+    Category, Component, ComponentChanges, ComponentState, ForumAuthorKind, ForumTopic, Incident,
     IncidentFilter, IncidentKind, IncidentStatus, IncidentUpdate, Meeting, MeetingFilter,
     MeetingKind, ModerationStatus, NewCategory, NewComponent, NewIncident, NewIncidentUpdate,
     NewMeeting, NewPost, NewRelease, NewTopic, Post, PostModeration, PostStatus, Posting,
-    PublicComponent, PublicStatus, Release, ReleaseChanges, ReleaseKind, ReleaseNote,
-    ReleaseStatus, StatusQuery, Topic, TopicFilter, TopicModeration,
+    PublicComponent, PublicStatus, Release, ReleaseChanges, ReleaseDelivery, ReleaseKind,
+    ReleaseNote, ReleaseStatus, StatusQuery, TopicFilter, TopicModeration,
 };
 use loket_tickets::api::Ticket;
 use utoipa::OpenApi;
@@ -59,7 +59,7 @@ use crate::state::AppState;
         Release,
         NewRelease,
         ReleaseChanges,
-        Delivery,
+        ReleaseDelivery,
         Page<Release>,
         MeetingKind,
         Meeting,
@@ -84,10 +84,10 @@ use crate::state::AppState;
         ModerationStatus,
         Category,
         NewCategory,
-        Topic,
+        ForumTopic,
         NewTopic,
         TopicModeration,
-        Page<Topic>,
+        Page<ForumTopic>,
         Post,
         NewPost,
         PostModeration,
@@ -108,7 +108,10 @@ pub struct HelpdeskApi;
 #[utoipa::path(get, path = "/api/v1/releases", tag = "releases",
     security(("oauth2" = ["tickets:read"])),
     params(PageQuery),
-    responses((status = 200, description = "One page of releases.", body = Page<Release>)))]
+    responses(
+        (status = 200, description = "One page of releases.", body = Page<Release>),
+        (status = 422, description = "`limit` is out of range.", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_releases(
     state: web::Data<AppState>,
     caller: Caller,
@@ -192,7 +195,7 @@ async fn update_release(
     security(("oauth2" = ["tickets:write"])),
     params(("version" = String, Path, description = "The version.")),
     responses(
-        (status = 200, description = "The delivered release and the tickets it moved.", body = Delivery),
+        (status = 200, description = "The delivered release and the tickets it moved.", body = ReleaseDelivery),
         (status = 403, description = "Customers do not deliver releases.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such release.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The release was already delivered.", body = Problem, content_type = "application/problem+json"),
@@ -235,7 +238,10 @@ async fn release_tickets(
 #[utoipa::path(get, path = "/api/v1/helpdesk/meetings", tag = "meetings",
     security(("oauth2" = ["tickets:read"])),
     params(MeetingFilter, PageQuery),
-    responses((status = 200, description = "One page of meetings.", body = Page<Meeting>)))]
+    responses(
+        (status = 200, description = "One page of meetings.", body = Page<Meeting>),
+        (status = 422, description = "`limit` is out of range.", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_meetings(
     state: web::Data<AppState>,
     caller: Caller,
@@ -350,7 +356,10 @@ async fn update_component(
 #[utoipa::path(get, path = "/api/v1/status/incidents", tag = "status",
     security(("oauth2" = ["tickets:read"])),
     params(IncidentFilter, PageQuery),
-    responses((status = 200, description = "One page of incidents.", body = Page<Incident>)))]
+    responses(
+        (status = 200, description = "One page of incidents.", body = Page<Incident>),
+        (status = 422, description = "`limit` is out of range.", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_incidents(
     state: web::Data<AppState>,
     caller: Caller,
@@ -536,7 +545,10 @@ async fn create_category(
 #[utoipa::path(get, path = "/api/v1/forum/topics", tag = "forum",
     security(("oauth2" = ["tickets:read"])),
     params(TopicFilter, PageQuery),
-    responses((status = 200, description = "One page of topics.", body = Page<Topic>)))]
+    responses(
+        (status = 200, description = "One page of topics.", body = Page<ForumTopic>),
+        (status = 422, description = "`limit` or `q` is out of range.", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn list_topics(
     state: web::Data<AppState>,
     caller: Caller,
@@ -553,7 +565,7 @@ async fn list_topics(
     params(("id" = Uuid, Path, description = "The category id.")),
     request_body = NewTopic,
     responses(
-        (status = 201, description = "The topic (published or held).", body = Topic,
+        (status = 201, description = "The topic (published or held).", body = ForumTopic,
             headers(("Location" = String, description = "The URL of the topic."))),
         (status = 403, description = "A staff-only category of another tenant, or a customer there.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category.", body = Problem, content_type = "application/problem+json"),
@@ -576,7 +588,7 @@ async fn create_topic(
     security(("oauth2" = ["tickets:read"])),
     params(("id" = Uuid, Path, description = "The topic id.")),
     responses(
-        (status = 200, description = "The topic.", body = Topic),
+        (status = 200, description = "The topic.", body = ForumTopic),
         (status = 404, description = "No such topic (or held and not the caller's).", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_topic(
@@ -593,7 +605,7 @@ async fn get_topic(
     params(("id" = Uuid, Path, description = "The topic id.")),
     request_body = TopicModeration,
     responses(
-        (status = 200, description = "The topic.", body = Topic),
+        (status = 200, description = "The topic.", body = ForumTopic),
         (status = 403, description = "Not a moderator of this category.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such topic.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`answer_post_id` is not a published post of the topic.", body = Problem, content_type = "application/problem+json"),
@@ -618,6 +630,7 @@ async fn moderate_topic(
     params(("id" = Uuid, Path, description = "The topic id."), PageQuery),
     responses(
         (status = 200, description = "One page of posts.", body = Page<Post>),
+        (status = 422, description = "`limit` is out of range.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such topic.", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_posts(
