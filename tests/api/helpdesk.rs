@@ -1281,6 +1281,43 @@ async fn the_forum_is_shared_across_tenants_while_tickets_stay_private() {
         "hidden posts are not searched"
     );
 
+    // Pages: the pinned topic first, then the newest, each exactly once.
+    let mut newer = Vec::new();
+    for title in ["Tweede", "Derde"] {
+        let t = json_of(
+            vendor
+                .post(
+                    &app,
+                    &format!("/api/v1/forum/categories/{cat_id}/topics"),
+                    json!({"title": title, "body": "Tekst"}),
+                )
+                .await,
+            201,
+        )
+        .await;
+        newer.push(t["id"].clone());
+    }
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/forum/topics?limit=1&cursor={c}"),
+            None => "/api/v1/forum/topics?limit=1".to_owned(),
+        };
+        let page = json_of(other.get(&app, &path).await, 200).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![json!(tid), newer[1].clone(), newer[0].clone()]);
+
     // Tickets stay private: the vendor cannot see the other tenant's ticket.
     let number = other
         .ticket(&app, "karin@elders.example", "nl-NL", "helpdesk", None)
