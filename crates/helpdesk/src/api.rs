@@ -564,3 +564,33 @@ pub struct TopicFilter {
     #[param(max_length = 200)]
     pub q: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incident_statuses_fit_their_kind_and_close_it() {
+        for s in IncidentStatus::ALL {
+            let incident = s.fits(IncidentKind::Incident);
+            let maintenance = s.fits(IncidentKind::Maintenance);
+            assert!(incident != maintenance, "{s:?} fits exactly one kind");
+            assert_eq!(IncidentStatus::parse(s.as_str()), Some(*s));
+        }
+        let closing: Vec<_> = IncidentStatus::ALL.iter().filter(|s| s.closes()).collect();
+        assert_eq!(
+            closing,
+            [&IncidentStatus::Resolved, &IncidentStatus::Completed]
+        );
+    }
+
+    #[test]
+    fn the_overall_state_is_the_worst_component() {
+        let worst = ComponentState::ALL
+            .iter()
+            .max_by_key(|s| s.severity())
+            .copied();
+        assert_eq!(worst, Some(ComponentState::MajorOutage));
+        assert!(ComponentState::Maintenance.severity() > ComponentState::Operational.severity());
+    }
+}
