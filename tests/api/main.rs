@@ -8,6 +8,7 @@ mod agenda;
 mod attachments;
 mod cli;
 mod customers;
+mod helpdesk;
 mod helpers;
 mod inbound;
 mod mail;

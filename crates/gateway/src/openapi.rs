@@ -51,6 +51,7 @@ pub fn document() -> OpenApiDoc {
     doc.merge(http::tickets::TicketsApi::openapi());
     doc.merge(http::inbound::InboundApi::openapi());
     doc.merge(http::customers::CustomersApi::openapi());
+    doc.merge(http::helpdesk::HelpdeskApi::openapi());
     doc.merge(http::mail::MailApi::openapi());
     doc.merge(http::webhooks::WebhooksApi::openapi());
     doc.servers = Some(vec![Server::new("/")]);

@@ -90,6 +90,12 @@ impl Application {
         )
         .with_secret_key(secret_key.clone())
         .with_attachment_store(attachment_store);
+        let helpdesk = loket_helpdesk::Helpdesk::new(
+            db.clone(),
+            clock.clone(),
+            mail.clone(),
+            public_url.clone(),
+        );
         let token_limits = Arc::new(crate::rate_limit::TokenLimits::new(
             settings.token_rate_ip,
             settings.token_rate_account,
@@ -107,6 +113,7 @@ impl Application {
             appointments,
             call_requests,
             tickets,
+            helpdesk,
             webhooks,
             mail,
         });
@@ -199,6 +206,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
                     .configure(http::tickets::configure)
                     .configure(http::inbound::configure)
                     .configure(http::customers::configure)
+                    .configure(http::helpdesk::configure)
                     .configure(http::mail::configure)
                     .configure(http::webhooks::configure),
             )

@@ -9,6 +9,7 @@ use loket_call_requests::CallRequests;
 use loket_common::SharedClock;
 use loket_common::crypto::SecretKey;
 use loket_consultation_types::ConsultationTypes;
+use loket_helpdesk::Helpdesk;
 use loket_mail::Mail;
 use loket_storage::Db;
 use loket_tickets::Tickets;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub call_requests: CallRequests,
     /// The helpdesk: tickets and their messages.
     pub tickets: Tickets,
+    /// The helpdesk around the tickets: releases, meetings, status page, forum.
+    pub helpdesk: Helpdesk,
     /// Webhook receivers, deliveries and the delivery worker.
     pub webhooks: Webhooks,
     /// Mail servers, senders, templates, the outbox and its worker.

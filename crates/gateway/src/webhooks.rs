@@ -145,5 +145,16 @@ pub fn catalogue() -> Catalogue {
             }),
         ));
     }
+    for (name, description) in loket_helpdesk::events::TOPICS {
+        topics.push(TopicSpec::new(
+            name,
+            description,
+            serde_json::json!({
+                "id": "0192f0c4-7d1e-7c39-9a53-2b1f0e6c1a06",
+                "version": "7.4.1",
+                "status": "delivered"
+            }),
+        ));
+    }
     Catalogue::new(topics)
 }

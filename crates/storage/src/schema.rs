@@ -728,3 +728,139 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_history,
     mail_outbox_headers,
 );
+
+diesel::table! {
+    /// Releases of the product with their notes per culture (issue 9).
+    releases (id) {
+        id -> Text,
+        tenant_id -> Text,
+        version -> Text,
+        kind -> Text,
+        status -> Text,
+        planned_date -> Nullable<Date>,
+        delivered_at -> Nullable<Timestamp>,
+        notes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Internal-discussion and functional-consultation meeting dates.
+    helpdesk_meetings (id) {
+        id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        starts_at -> Timestamp,
+        title -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Components of the status page.
+    status_components (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        state -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Incidents and maintenance windows of the status page.
+    status_incidents (id) {
+        id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        title -> Text,
+        status -> Text,
+        component_ids -> Text,
+        scheduled_start -> Nullable<Timestamp>,
+        scheduled_end -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Timeline updates of an incident.
+    status_incident_updates (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        status -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Forum categories (hosted by one tenant, read by all).
+    forum_categories (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        posting -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Forum topics.
+    forum_topics (id) {
+        id -> Text,
+        category_id -> Text,
+        tenant_id -> Text,
+        author_kind -> Text,
+        author_id -> Nullable<Text>,
+        author_name -> Text,
+        title -> Text,
+        status -> Text,
+        locked -> Bool,
+        pinned -> Bool,
+        answer_post_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Forum posts.
+    forum_posts (id) {
+        id -> Text,
+        topic_id -> Text,
+        tenant_id -> Text,
+        author_kind -> Text,
+        author_id -> Nullable<Text>,
+        author_name -> Text,
+        body -> Text,
+        status -> Text,
+        privacy_kinds -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(status_incident_updates -> status_incidents (incident_id));
+diesel::joinable!(forum_topics -> forum_categories (category_id));
+diesel::joinable!(forum_posts -> forum_topics (topic_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tickets,
+    releases,
+    helpdesk_meetings,
+    status_components,
+    status_incidents,
+    status_incident_updates,
+    forum_categories,
+    forum_topics,
+    forum_posts,
+);

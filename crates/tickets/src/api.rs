@@ -163,6 +163,10 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// In `internal-discussion` or `functional-consultation`: when the next such meeting starts
+    /// (`/helpdesk/meetings`), so the customer sees when to expect an answer; else `null`.
+    #[serde(default)]
+    pub next_meeting_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /tickets` (portal form, or staff registering a phone call with `channel: phone`).

@@ -109,6 +109,8 @@ impl TicketRow {
             resolved_at: self.resolved_at.map(from_db),
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
+            // Filled in from the meetings by the gateway (loket-helpdesk).
+            next_meeting_at: None,
         })
     }
 }

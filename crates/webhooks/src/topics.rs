@@ -48,6 +48,9 @@ pub const RESOURCE_PERMISSIONS: &[(&str, Permission)] = &[
     ("TriggerRules", Permission::AgendaRead),
     ("Tasks", Permission::AgendaRead),
     ("Tickets", Permission::TicketsRead),
+    ("Releases", Permission::TicketsRead),
+    ("Status", Permission::TicketsRead),
+    ("Forum", Permission::TicketsRead),
     ("Mail", Permission::MailManage),
 ];
 

@@ -8,6 +8,7 @@ pub mod consultation_types;
 pub mod customers;
 pub mod fallback;
 pub mod health;
+pub mod helpdesk;
 pub mod inbound;
 pub mod mail;
 pub mod oauth;

@@ -74,7 +74,11 @@ async fn list_tickets(
     filter: web::Query<TicketFilter>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = state.tickets.list(&caller, &filter, &page).await?;
+    let mut page = state.tickets.list(&caller, &filter, &page).await?;
+    state
+        .helpdesk
+        .fill_next_meeting(&caller, &mut page.items)
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -124,7 +128,11 @@ async fn get_ticket(
     caller: Caller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let t = state.tickets.get(&caller, path.into_inner()).await?;
+    let mut t = state.tickets.get(&caller, path.into_inner()).await?;
+    state
+        .helpdesk
+        .fill_next_meeting(&caller, std::slice::from_mut(&mut t))
+        .await?;
     Ok(HttpResponse::Ok().json(t))
 }
 
@@ -147,9 +155,13 @@ async fn update_ticket(
     path: web::Path<String>,
     body: Body<TicketChanges>,
 ) -> ApiResult<HttpResponse> {
-    let t = state
+    let mut t = state
         .tickets
         .update(&caller, path.into_inner(), body.into_inner())
+        .await?;
+    state
+        .helpdesk
+        .fill_next_meeting(&caller, std::slice::from_mut(&mut t))
         .await?;
     Ok(HttpResponse::Ok().json(t))
 }
