@@ -679,3 +679,177 @@ async fn customers_see_only_tickets_under_their_own_verified_address() {
     .await;
     assert_eq!(t["status"], "resolved");
 }
+
+/// The tracking codes mailed for ticket `number`, oldest first (read from the mail outbox).
+async fn mailed_codes(d: &Desk, number: &str) -> Vec<String> {
+    let number = number.to_owned();
+    d.app
+        .state
+        .db
+        .read(move |c| {
+            use diesel::prelude::*;
+            use loket_storage::schema::mail_outbox;
+            let bodies: Vec<String> = mail_outbox::table
+                .order(mail_outbox::created_at.asc())
+                .select(mail_outbox::text_body)
+                .load(c)?;
+            Ok(bodies
+                .iter()
+                .filter_map(|b| b.split(&format!("/t/{number}?code=")).nth(1))
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+                .collect())
+        })
+        .await
+        .unwrap()
+}
+
+async fn desk_with_platform_mail() -> Desk {
+    let app = crate::helpers::spawn_app_with(&[
+        ("LOKET_PLATFORM_SMTP_URL", "smtps://localhost:9"),
+        ("LOKET_PLATFORM_SENDER", "Loket <noreply@loket.test>"),
+    ])
+    .await;
+    let (admin, token) = app.admin_token("Helpdesk mail").await;
+    Desk {
+        app,
+        token,
+        tenant: admin.tenant_id,
+        admin,
+    }
+}
+
+async fn public_status(d: &Desk, number: &str, code: &str) -> u16 {
+    d.app
+        .client
+        .get(d.app.url(&format!("/api/v1/public/tickets/{number}")))
+        .header("X-Ticket-Code", code)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn staff_rotate_and_revoke_the_tracking_code_and_the_old_link_stops_working() {
+    let d = desk_with_platform_mail().await;
+    let number = d.create("Graag hulp.").await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = mailed_codes(&d, &number).await.pop().unwrap();
+    assert_eq!(public_status(&d, &number, &first).await, 200);
+
+    // Rotating mails a new link; the old code answers 404 at once. The code is never returned.
+    let path = format!("/api/v1/tickets/{number}/tracking-code");
+    let r = json_of(d.send(reqwest::Method::POST, &path, None).await, 200).await;
+    assert_eq!(r, json!({ "mailed": true }));
+    let codes = mailed_codes(&d, &number).await;
+    assert_eq!(codes.len(), 2, "a second confirmation with the new link");
+    let second = codes[1].clone();
+    assert_ne!(second, first);
+    assert_eq!(public_status(&d, &number, &first).await, 404);
+    assert_eq!(public_status(&d, &number, &second).await, 200);
+
+    // Revoking: no code works until a new one is made.
+    let res = d.send(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(res.status().as_u16(), 204);
+    assert_eq!(public_status(&d, &number, &second).await, 404);
+    let reply = d
+        .app
+        .client
+        .post(
+            d.app
+                .url(&format!("/api/v1/public/tickets/{number}/messages")),
+        )
+        .header("X-Ticket-Code", &second)
+        .json(&json!({ "body": "Hallo?" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 404);
+
+    // Both changes are in the history; another tenant cannot touch the code.
+    let history = json_of(
+        d.send(
+            reqwest::Method::GET,
+            &format!("/api/v1/tickets/{number}/history"),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let changes: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "tracking_code")
+        .map(|h| h["new_value"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["rotated", "revoked"]);
+    let other = Desk::new().await;
+    for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+        let res = other.send(method, &path, None).await;
+        assert_eq!(res.status().as_u16(), 404);
+    }
+}
+
+/// R-POSTPONE: a customer reply before the date re-opens the ticket, and the job leaves it be.
+#[tokio::test]
+async fn a_customer_reply_before_the_postponement_ends_reopens_the_ticket() {
+    let mut d = desk_with_platform_mail().await;
+    let number = d.create("Eerste").await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = mailed_codes(&d, &number).await.pop().unwrap();
+    json_of(
+        d.send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tickets/{number}"),
+            Some(json!({ "status": "postponed" })),
+        )
+        .await,
+        200,
+    )
+    .await;
+    d.app.clock.advance(chrono::Duration::days(3));
+    let res = d
+        .app
+        .client
+        .post(
+            d.app
+                .url(&format!("/api/v1/public/tickets/{number}/messages")),
+        )
+        .header("X-Ticket-Code", &code)
+        .json(&json!({ "body": "Het probleem is er nog." }))
+        .send()
+        .await
+        .unwrap();
+    json_of(res, 201).await;
+    d.app
+        .clock
+        .advance(chrono::Duration::days(14) + chrono::Duration::seconds(1));
+    assert_eq!(
+        d.app.state.tickets.resolve_due_postponed().await.unwrap(),
+        0
+    );
+    let a = d.admin.clone();
+    d.token = d.app.login(&a.username, &a.password, &a.totp_secret).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = json_of(
+        d.send(
+            reqwest::Method::GET,
+            &format!("/api/v1/tickets/{number}"),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["postponed_until"], Value::Null);
+}

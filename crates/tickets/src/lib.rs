@@ -22,6 +22,7 @@ pub mod public;
 pub mod reports;
 pub mod search;
 pub mod service;
+pub mod tracking;
 
 use loket_common::SharedClock;
 use loket_common::crypto::SecretKey;

@@ -154,7 +154,7 @@ pub fn load_by_number(
     }
 }
 
-fn load_id(conn: &mut AnyConnection, id: &str) -> Result<TicketRow> {
+pub(crate) fn load_id(conn: &mut AnyConnection, id: &str) -> Result<TicketRow> {
     Ok(tickets::table
         .find(id)
         .select(TicketRow::as_select())

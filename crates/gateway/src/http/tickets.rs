@@ -8,6 +8,7 @@ use loket_tickets::api::{
     TicketStatus, TrackingCode, Visibility,
 };
 use loket_tickets::attachments::Attachment;
+use loket_tickets::tracking::TrackingCodeRotated;
 use utoipa::OpenApi;
 
 use crate::auth::Caller;
@@ -25,6 +26,8 @@ use crate::state::AppState;
         get_ticket,
         update_ticket,
         resolve_ticket,
+        rotate_tracking_code,
+        revoke_tracking_code,
         list_messages,
         post_message,
         ticket_history,
@@ -34,6 +37,7 @@ use crate::state::AppState;
         public_attachment,
     ),
     components(schemas(
+        TrackingCodeRotated,
         TicketStatus,
         Department,
         Channel,
@@ -181,6 +185,48 @@ async fn resolve_ticket(
 ) -> ApiResult<HttpResponse> {
     let t = state.tickets.resolve(&caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(t))
+}
+
+/// Replaces the reporter's tracking code (staff): the old link stops working at once and the new
+/// one is mailed to the reporter in a fresh confirmation. The code is never shown here.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/tracking-code", tag = "tickets",
+    security(("oauth2" = ["tickets:write"])),
+    params(("number" = String, Path, description = "The ticket number.")),
+    responses(
+        (status = 200, description = "A new code was made; `mailed` tells whether the link went out.", body = TrackingCodeRotated),
+        (status = 404, description = "No such ticket.", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn rotate_tracking_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let r = state
+        .tickets
+        .rotate_tracking_code(&caller, path.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Revokes the reporter's tracking code (staff): the public tracking endpoints answer 404 for
+/// this ticket until a new code is made.
+#[utoipa::path(delete, path = "/api/v1/tickets/{number}/tracking-code", tag = "tickets",
+    security(("oauth2" = ["tickets:write"])),
+    params(("number" = String, Path, description = "The ticket number.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No such ticket.", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn revoke_tracking_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    state
+        .tickets
+        .revoke_tracking_code(&caller, path.into_inner())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The messages of a ticket, oldest first; customers see public messages only.
@@ -375,6 +421,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/tickets/{number}", web::get().to(get_ticket))
         .route("/tickets/{number}", web::patch().to(update_ticket))
         .route("/tickets/{number}/resolve", web::post().to(resolve_ticket))
+        .route(
+            "/tickets/{number}/tracking-code",
+            web::post().to(rotate_tracking_code),
+        )
+        .route(
+            "/tickets/{number}/tracking-code",
+            web::delete().to(revoke_tracking_code),
+        )
         .route("/tickets/{number}/messages", web::get().to(list_messages))
         .route("/tickets/{number}/messages", web::post().to(post_message))
         .route("/tickets/{number}/history", web::get().to(ticket_history))
