@@ -187,3 +187,56 @@ async fn sla_breached_lists_tickets_past_a_due_time_without_the_response() {
     let bad = d.send(Method::GET, "/api/v1/tickets?sla=late", None).await;
     assert_eq!(bad.status().as_u16(), 400);
 }
+
+/// R-OWN in search: a customer finds only its own tickets, and never through the words of an
+/// internal note (that would tell it what staff wrote).
+#[tokio::test]
+async fn a_customers_search_skips_internal_notes_and_other_reporters_tickets() {
+    use crate::customers::{OUTBOX_MAIL, contact, organisation};
+    let app = crate::helpers::spawn_app_with(OUTBOX_MAIL).await;
+    let (admin, token) = app.admin_token("Zoek BV").await;
+    let d = Desk {
+        app,
+        token,
+        tenant: admin.tenant_id,
+        admin,
+    };
+    let org = organisation(&d.app, &d.token, "Gemeente Zoekdorp", None).await;
+    let (_, customer) = contact(&d.app, &d.token, &org, "jan@gemeente.example", true).await;
+    let mine = number(&d.create("De export naar Excel faalt.").await);
+    message(
+        &d,
+        &mine,
+        "Oorzaak: geheimcode in de exportmodule.",
+        "internal",
+    )
+    .await;
+    let theirs = json_of(
+        d.send(
+            Method::POST,
+            "/api/v1/tickets",
+            Some(json!({
+                "contact_name": "Piet",
+                "contact_email": "piet@gemeente.example",
+                "subject": "Export",
+                "description": "Ook bij mij faalt de export.",
+            })),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(numbers(&d, "q=geheimcode").await, [mine.as_str()]);
+    let mut both = vec![mine.clone(), number(&theirs)];
+    both.sort();
+    assert_eq!(numbers(&d, "q=export").await, both);
+
+    let as_customer = Desk {
+        app: d.app,
+        token: customer,
+        tenant: d.tenant,
+        admin: d.admin,
+    };
+    assert!(numbers(&as_customer, "q=geheimcode").await.is_empty());
+    assert_eq!(numbers(&as_customer, "q=export").await, [mine.as_str()]);
+}
