@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, totp_code};
+use crate::helpers::{TestApp, json_of, problem, spawn_app, totp_code};
 
 async fn get(app: &TestApp, token: &str, path: &str) -> Response {
     app.client
@@ -46,31 +46,6 @@ async fn delete(app: &TestApp, token: &str, path: &str) -> Response {
         .send()
         .await
         .unwrap()
-}
-
-/// Asserts the status (showing the body when it differs) and returns the JSON body.
-async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-/// Asserts a problem document of the given status and type slug; returns it.
-async fn problem(res: Response, status: u16, slug: &str) -> Value {
-    assert_eq!(
-        res.headers()["content-type"],
-        "application/problem+json",
-        "status {}",
-        res.status()
-    );
-    let body = json_of(res, status).await;
-    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
-    body
 }
 
 async fn create_user(app: &TestApp, token: &str, name: &str, email: &str) -> Value {

@@ -9,7 +9,7 @@ use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, json_of, problem, spawn_app};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -19,27 +19,6 @@ struct Agenda {
     app: TestApp,
     token: String,
     tenant: Uuid,
-}
-
-/// Asserts the status (showing the body when it differs) and returns the JSON body.
-async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-/// Asserts a problem document of the given status and type slug; returns it.
-async fn problem(res: Response, status: u16, slug: &str) -> Value {
-    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
-    let body = json_of(res, status).await;
-    assert_eq!(content_type, "application/problem+json", "{body}");
-    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
-    body
 }
 
 fn id(v: &Value) -> String {

@@ -8,18 +8,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with};
-
-async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
+use crate::helpers::{TestApp, json_of, spawn_app_with};
 
 /// One part of a `multipart/form-data` body.
 struct Part {

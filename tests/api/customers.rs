@@ -7,30 +7,13 @@ use diesel::prelude::*;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, json_of, problem, spawn_app, spawn_app_with};
 
 /// Platform mail to a closed port: messages stay in the outbox, where the tests read them.
 pub(crate) const OUTBOX_MAIL: &[(&str, &str)] = &[
     ("LOKET_PLATFORM_SMTP_URL", "smtps://localhost:9"),
     ("LOKET_PLATFORM_SENDER", "Loket <noreply@loket.test>"),
 ];
-
-pub(crate) async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-async fn problem(res: Response, status: u16, slug: &str) -> Value {
-    let body = json_of(res, status).await;
-    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
-    body
-}
 
 fn invalid_names(p: &Value) -> Vec<String> {
     p["invalid_params"]

@@ -7,24 +7,7 @@ use diesel::prelude::*;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
-
-async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-async fn problem(res: Response, status: u16, slug: &str) -> Value {
-    let body = json_of(res, status).await;
-    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
-    body
-}
+use crate::helpers::{TestApp, json_of, problem, spawn_app};
 
 async fn call(
     app: &TestApp,

@@ -248,3 +248,29 @@ impl TestApp {
         (admin, token["access_token"].as_str().unwrap().to_owned())
     }
 }
+
+/// Asserts the status (showing the body when it differs) and returns the JSON body.
+pub async fn json_of(res: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// Asserts a problem document (`application/problem+json`) of the given status and type slug;
+/// returns it.
+pub async fn problem(res: reqwest::Response, status: u16, slug: &str) -> serde_json::Value {
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "status {}",
+        res.status()
+    );
+    let body = json_of(res, status).await;
+    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
+    body
+}

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, json_of, problem, spawn_app, spawn_app_with};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -26,23 +26,6 @@ fn fill(name: &str, values: &[(&str, &str)]) -> Vec<u8> {
         text = text.replace(&format!("@@{k}@@"), v);
     }
     text.into_bytes()
-}
-
-async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-async fn problem(res: Response, status: u16, slug: &str) -> Value {
-    let body = json_of(res, status).await;
-    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
-    body
 }
 
 async fn post_mail(

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, json_of, problem, spawn_app_with};
 
 pub(crate) const USER: &str = "mailer";
 pub(crate) const PASSWORD: &str = "s3cret-pass";
@@ -196,25 +196,6 @@ async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> Response {
 
 async fn delete(app: &TestApp, token: &str, path: &str) -> Response {
     call(app, reqwest::Method::DELETE, token, path, None).await
-}
-
-/// Asserts the status (showing the body when it differs) and returns the JSON body.
-async fn json_of(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-/// Asserts a problem of the given type and status.
-async fn problem(res: Response, status: u16, slug: &str) -> Value {
-    let body = json_of(res, status).await;
-    assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
-    body
 }
 
 /// An app that trusts the test CA and retries after a second.

@@ -5,7 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::tickets::{Desk, json_of};
+use crate::helpers::json_of;
+use crate::tickets::Desk;
 
 async fn numbers(d: &Desk, query: &str) -> Vec<String> {
     let page = json_of(

@@ -1,12 +1,5 @@
 //! The `Accounts.*` domain events, written to the outbox with the change.
 
-use chrono::{DateTime, Utc};
-use loket_common::{Actor, Result};
-use loket_storage::AnyConnection;
-use loket_storage::outbox::{self, NewEvent};
-use serde::Serialize;
-use uuid::Uuid;
-
 /// A user or API account was created.
 pub const ACCOUNTS_CREATE: &str = "Accounts.Create";
 /// A user or API account was changed (including deactivation and secret rotation).
@@ -30,28 +23,5 @@ pub const TOPICS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Publishes an event about `object` (its API representation); call inside the transaction.
-pub fn emit(
-    conn: &mut AnyConnection,
-    topic: &'static str,
-    tenant_id: Uuid,
-    object_id: Uuid,
-    object: &impl Serialize,
-    actor: Actor,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let payload = serde_json::to_value(object).map_err(loket_common::Error::internal)?;
-    outbox::publish(
-        conn,
-        &NewEvent {
-            tenant_id,
-            topic,
-            object_id,
-            payload,
-            occurred_at: at,
-            actor_api_account_id: actor.api_account_id,
-            actor_user_id: actor.user_id,
-        },
-    )?;
-    Ok(())
-}
+/// Publishes an event (the one outbox writer every domain uses).
+pub use loket_storage::outbox::emit;

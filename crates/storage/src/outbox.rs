@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use loket_common::{Result, ids, time};
+use loket_common::{Actor, Result, ids, time};
 use uuid::Uuid;
 
 use crate::AnyConnection;
@@ -51,6 +51,33 @@ pub struct EventRow {
     pub actor_user_id: Option<String>,
     /// When the dispatcher fanned it out.
     pub dispatched_at: Option<chrono::NaiveDateTime>,
+}
+
+/// Publishes an event about `object` (its API representation) by `actor`; call inside the
+/// transaction that makes the change.
+pub fn emit(
+    conn: &mut AnyConnection,
+    topic: &'static str,
+    tenant_id: Uuid,
+    object_id: Uuid,
+    object: &impl serde::Serialize,
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let payload = serde_json::to_value(object).map_err(loket_common::Error::internal)?;
+    publish(
+        conn,
+        &NewEvent {
+            tenant_id,
+            topic,
+            object_id,
+            payload,
+            occurred_at: at,
+            actor_api_account_id: actor.api_account_id,
+            actor_user_id: actor.user_id,
+        },
+    )?;
+    Ok(())
 }
 
 /// Appends an event; call inside the transaction that makes the change. Returns the event id.

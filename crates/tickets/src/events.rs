@@ -1,12 +1,5 @@
 //! The `Tickets.*` domain events, written to the outbox with the change.
 
-use chrono::{DateTime, Utc};
-use loket_common::{Actor, Result};
-use loket_storage::AnyConnection;
-use loket_storage::outbox::{self, NewEvent};
-use serde::Serialize;
-use uuid::Uuid;
-
 /// A ticket was created (portal, e-mail or phone).
 pub const TICKETS_CREATE: &str = "Tickets.Create";
 /// A ticket's department, priority, labels, release version or postponement changed.
@@ -44,28 +37,5 @@ pub const TOPICS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Publishes an event about a ticket (its API representation); call inside the transaction.
-pub fn emit(
-    conn: &mut AnyConnection,
-    topic: &'static str,
-    tenant_id: Uuid,
-    object_id: Uuid,
-    object: &impl Serialize,
-    actor: Actor,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let payload = serde_json::to_value(object).map_err(loket_common::Error::internal)?;
-    outbox::publish(
-        conn,
-        &NewEvent {
-            tenant_id,
-            topic,
-            object_id,
-            payload,
-            occurred_at: at,
-            actor_api_account_id: actor.api_account_id,
-            actor_user_id: actor.user_id,
-        },
-    )?;
-    Ok(())
-}
+/// Publishes an event (the one outbox writer every domain uses).
+pub use loket_storage::outbox::emit;
