@@ -1385,6 +1385,9 @@ async fn a_forum_post_with_a_valid_bsn_is_held_for_moderation() {
     .await;
     assert!(!seen(&third_view).contains(&held["id"]));
     assert!(!third_view.to_string().contains("123456782"));
+    let found = |v: Value| v["items"].as_array().unwrap().len();
+    let search = "/api/v1/forum/topics?q=client";
+    assert_eq!(found(json_of(third.get(&app, search).await, 200).await), 0);
     let own_view = json_of(
         other
             .get(&app, &format!("/api/v1/forum/topics/{tid}/posts"))
@@ -1452,6 +1455,11 @@ async fn a_forum_post_with_a_valid_bsn_is_held_for_moderation() {
         200,
     )
     .await;
+    assert_eq!(
+        found(json_of(third.get(&app, search).await, 200).await),
+        1,
+        "a published post is found"
+    );
     let third_view = json_of(
         third
             .get(&app, &format!("/api/v1/forum/topics/{tid}/posts"))

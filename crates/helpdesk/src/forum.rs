@@ -13,8 +13,8 @@
 //! for moderation (`status: held`), visible only to its author and the moderators until a
 //! moderator publishes (or hides) it.
 //!
-//! Search (`?q=`) is a case-insensitive substring match of every word on the title and the
-//! published posts (SQL `LIKE`), not a ranked full-text index.
+//! Search (`?q=`) is full text (SQLite FTS5 / PostgreSQL tsvector, the tickets' search code):
+//! every word, as a prefix, in the title or in a published post.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -24,6 +24,7 @@ use loket_common::{Code, Error, Page, PageQuery, Permission, Principal, Result, 
 use loket_storage::AnyConnection;
 use loket_storage::schema::{api_accounts, forum_categories, forum_posts, forum_topics, users};
 use loket_tickets::privacy::{Classification, Scanner};
+use loket_tickets::search;
 use loket_tickets::service::{Viewer, viewer};
 use uuid::Uuid;
 
@@ -36,13 +37,13 @@ use crate::{Helpdesk, check_body, require_staff, stored};
 
 /// Longest post.
 pub const POST_MAX: usize = 20_000;
-/// Most search words.
-const SEARCH_WORDS_MAX: usize = 10;
 
-diesel::define_sql_function! {
-    /// SQL `lower()` (both backends), for case-insensitive search.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
+/// Topic titles and posts (migration `forum_search`); `public` marks titles and published posts.
+const FORUM_INDEX: search::Index = search::Index {
+    table: "forum_search",
+    key_column: "topic_id",
+    key: "forum_topics.id",
+};
 
 /// A category row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -282,16 +283,6 @@ fn insert_post(
         .first(conn)?)
 }
 
-fn like_pattern(word: &str) -> String {
-    format!(
-        "%{}%",
-        word.to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
 impl Helpdesk {
     /// Creates a category hosted (and moderated) by the caller's tenant (staff).
     pub async fn create_category(&self, p: &Principal, new: NewCategory) -> Result<Category> {
@@ -421,11 +412,7 @@ impl Helpdesk {
             return Err(Error::invalid("q", "must be at most 200 characters"));
         }
         // Words beyond the first few narrow nothing worth a longer query.
-        let words: Vec<String> = q
-            .split_whitespace()
-            .take(SEARCH_WORDS_MAX)
-            .map(str::to_owned)
-            .collect();
+        let words = loket_tickets::search::words(q);
         let (p, filter) = (p.clone(), filter.clone());
         let rows = self
             .db
@@ -461,18 +448,14 @@ impl Helpdesk {
                 if let Some(cat) = filter.category_id {
                     q = q.filter(forum_topics::category_id.eq(cat.to_string()));
                 }
+                // Every word in the title or in some published post (full text, word prefixes).
                 for w in &words {
-                    let pattern = like_pattern(w);
-                    let in_posts = forum_posts::table
-                        .filter(forum_posts::status.eq(PostStatus::Published.as_str()))
-                        .filter(lower(forum_posts::body).like(pattern.clone()).escape('\\'))
-                        .select(forum_posts::topic_id);
-                    q = q.filter(
-                        lower(forum_topics::title)
-                            .like(pattern)
-                            .escape('\\')
-                            .or(forum_topics::id.eq_any(in_posts)),
-                    );
+                    q = q.filter(search::matching_in(
+                        c,
+                        &FORUM_INDEX,
+                        std::slice::from_ref(w),
+                        true,
+                    ));
                 }
                 // The cursor is `<1 pinned | 0 not>|<id>`; one this API did not hand out merely
                 // starts at the beginning.

@@ -23,21 +23,54 @@ pub fn words(q: &str) -> Vec<String> {
         .collect()
 }
 
+/// A full-text index kept in step by triggers: a table with the columns `key_column` (the id
+/// of what a row belongs to), `public` and `body` (FTS5 on SQLite, a `tsvector` on PostgreSQL).
+#[derive(Debug, Clone, Copy)]
+pub struct Index {
+    /// The index table.
+    pub table: &'static str,
+    /// Its column naming the object.
+    pub key_column: &'static str,
+    /// The outer query's column it is matched against.
+    pub key: &'static str,
+}
+
+/// Ticket subjects and messages (migration `ticket_search`).
+pub const TICKETS: Index = Index {
+    table: "ticket_search",
+    key_column: "ticket_id",
+    key: "tickets.id",
+};
+
 /// A filter on `tickets.id`: tickets with every word (as a prefix) in the subject or one
 /// message; `None` when the query has no words.
 pub fn matching(conn: &AnyConnection, q: &str, include_internal: bool) -> Option<Matching> {
     let words = words(q);
-    if words.is_empty() {
-        return None;
-    }
-    let (query, from) = match conn {
+    (!words.is_empty()).then(|| matching_in(conn, &TICKETS, &words, !include_internal))
+}
+
+/// A filter on `index.key`: objects with one index row holding every word (as a prefix);
+/// `public_only` skips rows whose `public` is false.
+pub fn matching_in(
+    conn: &AnyConnection,
+    index: &Index,
+    words: &[String],
+    public_only: bool,
+) -> Matching {
+    let Index {
+        table,
+        key_column,
+        key,
+    } = *index;
+    let (query, from, close) = match conn {
         AnyConnection::Sqlite(_) => (
             words
                 .iter()
                 .map(|w| format!("\"{w}\"*"))
                 .collect::<Vec<_>>()
                 .join(" "),
-            "tickets.id IN (SELECT ticket_id FROM ticket_search WHERE ticket_search MATCH ",
+            format!("{key} IN (SELECT {key_column} FROM {table} WHERE {table} MATCH "),
+            if public_only { " AND public = 1)" } else { ")" },
         ),
         AnyConnection::Postgresql(_) => (
             words
@@ -45,16 +78,13 @@ pub fn matching(conn: &AnyConnection, q: &str, include_internal: bool) -> Option
                 .map(|w| format!("{w}:*"))
                 .collect::<Vec<_>>()
                 .join(" & "),
-            "tickets.id IN (SELECT ticket_id FROM ticket_search WHERE body @@ to_tsquery('simple', ",
+            format!(
+                "{key} IN (SELECT {key_column} FROM {table} WHERE body @@ to_tsquery('simple', "
+            ),
+            if public_only { ") AND public)" } else { "))" },
         ),
     };
-    let close = match (conn, include_internal) {
-        (AnyConnection::Sqlite(_), true) => ")",
-        (AnyConnection::Sqlite(_), false) => " AND public = 1)",
-        (AnyConnection::Postgresql(_), true) => "))",
-        (AnyConnection::Postgresql(_), false) => ") AND public)",
-    };
-    Some(sql::<Bool>(from).bind::<Text, _>(query).sql(close))
+    sql::<Bool>(&from).bind::<Text, _>(query).sql(close)
 }
 
 #[cfg(test)]
