@@ -39,3 +39,43 @@ pub const TOPICS: &[(&str, &str)] = &[
 
 /// Publishes an event (the one outbox writer every domain uses).
 pub use loket_storage::outbox::emit;
+
+/// The events of a new message on `ticket`: `topic` (`Tickets.Message`, or `Tickets.Create` for
+/// a ticket the message opened), then `Tickets.StatusChange` and `Tickets.SecurityIncident` when
+/// the message changed the status or added an incident label.
+#[allow(clippy::too_many_arguments)]
+pub fn emit_message_events(
+    conn: &mut loket_storage::AnyConnection,
+    topic: &'static str,
+    tenant_id: uuid::Uuid,
+    ticket: &crate::api::Ticket,
+    status_changed: bool,
+    incident: bool,
+    actor: loket_common::Actor,
+    at: chrono::DateTime<chrono::Utc>,
+) -> loket_common::Result<()> {
+    emit(conn, topic, tenant_id, ticket.id, ticket, actor, at)?;
+    if status_changed {
+        emit(
+            conn,
+            TICKETS_STATUS_CHANGE,
+            tenant_id,
+            ticket.id,
+            ticket,
+            actor,
+            at,
+        )?;
+    }
+    if incident {
+        emit(
+            conn,
+            TICKETS_SECURITY_INCIDENT,
+            tenant_id,
+            ticket.id,
+            ticket,
+            actor,
+            at,
+        )?;
+    }
+    Ok(())
+}

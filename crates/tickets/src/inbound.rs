@@ -40,9 +40,7 @@ use crate::api::{
     Visibility,
 };
 use crate::attachments::{Staged, Upload, record_uploads};
-use crate::events::{
-    self, TICKETS_CREATE, TICKETS_MESSAGE, TICKETS_SECURITY_INCIDENT, TICKETS_STATUS_CHANGE,
-};
+use crate::events::{self, TICKETS_CREATE, TICKETS_MESSAGE};
 use crate::model::{MessageRow, TicketRow, string_list};
 use crate::number::{TicketNumber, find_in_subject};
 use crate::outgoing::verify_message_id;
@@ -641,33 +639,21 @@ fn ingest_in(
     let current = load_ticket(c, &row.id)?;
     let incident = add_incident_label(c, &current, class, actor, now)?;
     let ticket = load_ticket(c, &row.id)?.to_api()?;
-    if created {
-        events::emit(c, TICKETS_CREATE, tenant, ticket.id, &ticket, actor, now)?;
+    let topic = if created {
+        TICKETS_CREATE
     } else {
-        events::emit(c, TICKETS_MESSAGE, tenant, ticket.id, &ticket, actor, now)?;
-    }
-    if status_changed {
-        events::emit(
-            c,
-            TICKETS_STATUS_CHANGE,
-            tenant,
-            ticket.id,
-            &ticket,
-            actor,
-            now,
-        )?;
-    }
-    if incident {
-        events::emit(
-            c,
-            TICKETS_SECURITY_INCIDENT,
-            tenant,
-            ticket.id,
-            &ticket,
-            actor,
-            now,
-        )?;
-    }
+        TICKETS_MESSAGE
+    };
+    events::emit_message_events(
+        c,
+        topic,
+        tenant,
+        &ticket,
+        status_changed,
+        incident,
+        actor,
+        now,
+    )?;
     if let Some(code) = code.filter(|_| !mail.auto_submitted) {
         let tracking_url = format!("{public_url}/t/{}?code={code}", row.number);
         let confirmed = confirm::queue(

@@ -12,7 +12,7 @@ use loket_storage::schema::{ticket_messages, tickets};
 
 use crate::Tickets;
 use crate::api::{AuthorKind, Message, PublicReply, PublicTicket, TicketStatus, Visibility};
-use crate::events::{self, TICKETS_MESSAGE, TICKETS_SECURITY_INCIDENT, TICKETS_STATUS_CHANGE};
+use crate::events::{self, TICKETS_MESSAGE};
 use crate::model::{MessageRow, TicketRow};
 use crate::service::{MessageInput, add_incident_label, check_body, insert_message, set_status};
 
@@ -109,29 +109,16 @@ impl Tickets {
                     .select(TicketRow::as_select())
                     .first(c)?
                     .to_api()?;
-                events::emit(c, TICKETS_MESSAGE, tenant, ticket.id, &ticket, actor, now)?;
-                if changed {
-                    events::emit(
-                        c,
-                        TICKETS_STATUS_CHANGE,
-                        tenant,
-                        ticket.id,
-                        &ticket,
-                        actor,
-                        now,
-                    )?;
-                }
-                if incident {
-                    events::emit(
-                        c,
-                        TICKETS_SECURITY_INCIDENT,
-                        tenant,
-                        ticket.id,
-                        &ticket,
-                        actor,
-                        now,
-                    )?;
-                }
+                events::emit_message_events(
+                    c,
+                    TICKETS_MESSAGE,
+                    tenant,
+                    &ticket,
+                    changed,
+                    incident,
+                    actor,
+                    now,
+                )?;
                 msg.to_api()
             })
             .await

@@ -924,29 +924,16 @@ impl Tickets {
                 };
                 let incident = add_incident_label(c, &row, class, actor, now)?;
                 let ticket = load_id(c, &row.id)?.to_api()?;
-                events::emit(c, TICKETS_MESSAGE, tenant, ticket.id, &ticket, actor, now)?;
-                if status_changed {
-                    events::emit(
-                        c,
-                        TICKETS_STATUS_CHANGE,
-                        tenant,
-                        ticket.id,
-                        &ticket,
-                        actor,
-                        now,
-                    )?;
-                }
-                if incident {
-                    events::emit(
-                        c,
-                        TICKETS_SECURITY_INCIDENT,
-                        tenant,
-                        ticket.id,
-                        &ticket,
-                        actor,
-                        now,
-                    )?;
-                }
+                events::emit_message_events(
+                    c,
+                    TICKETS_MESSAGE,
+                    tenant,
+                    &ticket,
+                    status_changed,
+                    incident,
+                    actor,
+                    now,
+                )?;
                 record_uploads(c, &row, &msg.id, staged, actor, now)?;
                 let msg = with_attachments(c, std::slice::from_ref(&msg))?
                     .pop()
