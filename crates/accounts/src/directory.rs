@@ -1583,7 +1583,7 @@ impl Accounts {
         let (tenant, subject, kind) = (p.tenant_id, p.subject, p.kind);
         let name = self
             .db
-            .read(move |c| match kind {
+            .lookup(move |c| match kind {
                 SubjectKind::ApiAccount => Ok(load_account(c, tenant, subject)?.name),
                 SubjectKind::User => Ok(load_user(c, tenant, subject)?.name),
             })

@@ -846,7 +846,7 @@ impl Accounts {
         let jti = claims.jti.clone();
         let found = self
             .db
-            .read(move |conn| {
+            .lookup(move |conn| {
                 let revoked = revoked_tokens::table
                     .find(&jti)
                     .count()

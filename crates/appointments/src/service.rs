@@ -349,7 +349,7 @@ impl Appointments {
     pub async fn get(&self, p: &Principal, id: Uuid) -> Result<Appointment> {
         p.require(Permission::AgendaRead)?;
         let tenant = p.tenant_id;
-        self.db.read(move |c| appointment(c, tenant, id)).await
+        self.db.lookup(move |c| appointment(c, tenant, id)).await
     }
 
     /// Creates an appointment (R-NOSHOW-SELECT, R-CONTACT, no double booking) with the type's

@@ -13,6 +13,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use loket_common::{Error, Result};
 use tokio::sync::Semaphore;
 
+use crate::group_commit::GroupCommit;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
@@ -67,7 +69,7 @@ pub struct DbConfig {
 
 /// Opens connections of the configured backend and prepares SQLite ones.
 #[derive(Debug)]
-struct Manager(BackendKind);
+pub(crate) struct Manager(BackendKind);
 
 impl ManageConnection for Manager {
     type Connection = AnyConnection;
@@ -103,12 +105,21 @@ impl ManageConnection for Manager {
     }
 }
 
-/// The database handle shared by every service: a pool plus the write gate.
+/// The database handle shared by every service: a pool plus the write path (SQLite's one
+/// writer with group commit, or a gate of concurrent PostgreSQL writers).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
     backend: Arc<BackendKind>,
-    writers: Arc<Semaphore>,
+    writes: Writes,
+}
+
+#[derive(Clone)]
+enum Writes {
+    /// SQLite: one writer thread committing concurrent writes together.
+    Grouped(GroupCommit),
+    /// PostgreSQL: at most this many writes at once, each its own transaction.
+    Concurrent(Arc<Semaphore>),
 }
 
 impl std::fmt::Debug for Db {
@@ -133,17 +144,20 @@ impl Db {
             .max_size(config.pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
+            // A SQLite connection is a file handle that does not go stale; a PostgreSQL one can
+            // (a server restart), so it is checked with `SELECT 1` before each use.
+            .test_on_check_out(!config.backend.is_sqlite())
             .build(Manager(config.backend.clone()))
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
-        let writers = if config.backend.is_sqlite() {
-            1
+        let writes = if config.backend.is_sqlite() {
+            Writes::Grouped(GroupCommit::start(pool.clone())?)
         } else {
-            config.pool_size.max(1) as usize
+            Writes::Concurrent(Arc::new(Semaphore::new(config.pool_size.max(1) as usize)))
         };
         let db = Db {
             pool,
             backend: Arc::new(config.backend.clone()),
-            writers: Arc::new(Semaphore::new(writers)),
+            writes,
         };
         db.migrate()?;
         Ok(db)
@@ -189,14 +203,37 @@ impl Db {
         .map_err(Error::internal)?
     }
 
-    /// Runs `f` in one write transaction: all of its changes commit together or none do.
+    /// Runs a read of a few rows by key (an indexed lookup: the caller's token, one object by
+    /// id). On SQLite it runs on the calling thread: it takes microseconds, less than handing it
+    /// to another thread and back, which is what dominated an authenticated GET (issue 8). On
+    /// PostgreSQL, where it waits for a network round trip, it runs off the executor like
+    /// [`Db::read`]. Anything that may scan (lists, search, reports) uses [`Db::read`].
+    pub async fn lookup<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.backend.is_sqlite() {
+            let mut conn = self.pool.get()?;
+            f(&mut conn)
+        } else {
+            self.read(f).await
+        }
+    }
+
+    /// Runs `f` in one write transaction: all of its changes commit together or none do, and
+    /// the answer comes after the commit. On SQLite concurrent writes share a commit (see
+    /// [`crate::group_commit`]), each in its own savepoint.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .writers
+        let gate = match &self.writes {
+            Writes::Grouped(writer) => return writer.write(f).await,
+            Writes::Concurrent(gate) => gate,
+        };
+        let _permit = gate
             .clone()
             .acquire_owned()
             .await
