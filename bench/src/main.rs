@@ -371,6 +371,10 @@ fn grow(db: &Db, tenant: &str, ids: &SeedIds, from: u64, rows: u64) {
         for q in queries {
             diesel::sql_query(q).execute(c)?;
         }
+        if !sqlite {
+            // Fresh statistics after the bulk load, as autovacuum's analyze would give them.
+            diesel::sql_query("ANALYZE").execute(c)?;
+        }
         Ok(())
     })
     .unwrap();

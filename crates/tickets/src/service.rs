@@ -587,12 +587,19 @@ impl Tickets {
             .db
             .read(move |c| {
                 let viewer = viewer(c, &p)?;
+                // A search on SQLite starts from its hits (see `search::eq_unindexed`).
+                let from_hits = filter.q.is_some() && matches!(c, AnyConnection::Sqlite(_));
+                let tenant = p.tenant_id.to_string();
                 let mut q = tickets::table
-                    .filter(tickets::tenant_id.eq(p.tenant_id.to_string()))
                     .order(tickets::id.asc())
                     .limit(i64::from(limit) + 1)
                     .select(TicketRow::as_select())
                     .into_boxed();
+                q = if from_hits {
+                    q.filter(search::eq_unindexed("tickets.tenant_id", tenant))
+                } else {
+                    q.filter(tickets::tenant_id.eq(tenant))
+                };
                 if let Viewer::Customer { emails, .. } = &viewer {
                     q = q.filter(tickets::reporter_email.eq_any(emails.clone()));
                 }
@@ -603,7 +610,14 @@ impl Tickets {
                     q = q.filter(tickets::number.eq(n.trim().to_uppercase()));
                 }
                 if let Some(s) = filter.status {
-                    q = q.filter(tickets::status.eq(s.as_str()));
+                    q = if from_hits {
+                        q.filter(search::eq_unindexed(
+                            "tickets.status",
+                            s.as_str().to_owned(),
+                        ))
+                    } else {
+                        q.filter(tickets::status.eq(s.as_str()))
+                    };
                 }
                 if let Some(d) = filter.department {
                     q = q.filter(tickets::department.eq(d.as_str()));
