@@ -4,7 +4,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run build test fmt fmt-check lint test-sqlite test-postgres contract browser openapi bench clean-db
+.PHONY: help deps run build test fmt fmt-check lint test-sqlite test-postgres contract resilience browser openapi bench clean-db
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ build: deps ## Build the loket binary (debug)
 run: build ## Build and serve on an embedded SQLite file (loket.db)
 	./target/debug/loket serve
 
-test: deps fmt-check lint test-sqlite test-postgres contract browser ## Everything CI runs: fmt, clippy, tests on SQLite and PostgreSQL, schemathesis
+test: deps fmt-check lint test-sqlite test-postgres contract resilience browser ## Everything CI runs: fmt, clippy, tests on SQLite and PostgreSQL, schemathesis, resilience
 	@echo "make test: all checks passed"
 
 fmt: ## Format the code
@@ -39,6 +39,9 @@ test-postgres: build ## Integration tests against a throw-away PostgreSQL server
 contract: build ## schemathesis against the live /openapi.json, the examples, the kill -9 webhook test
 	tests/contract/schemathesis.sh
 	tests/contract/webhooks_crash.sh
+
+resilience: build ## The real server under kill -9 (SQLite, PostgreSQL), a database outage, slow and oversized requests (a few minutes at most)
+	tests/resilience/run.sh
 
 browser: build ## Real-browser test: headless Chromium logs in via Swagger UI and calls GET /api/v1/me
 	tests/browser/run.sh

@@ -557,11 +557,7 @@ fn bench_backend(backend: TestBackend, name: &str, seconds: u64, growth: &[u64])
     );
 
     // 6. Growth: the same reads and a ticket search with more rows.
-    let db = Db::connect(&DbConfig {
-        backend: database,
-        pool_size: 2,
-    })
-    .unwrap();
+    let db = Db::connect(&DbConfig::new(database, 2)).unwrap();
     let mut have = 0;
     for &rows in growth {
         grow(&db, &s("tenant_id"), &ids, have, rows);

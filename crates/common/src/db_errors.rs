@@ -16,9 +16,10 @@ impl From<DieselError> for Error {
                 Error::conflict("A resource with these unique values already exists.")
                     .with_source(e)
             }
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                Error::unavailable(e)
-            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection,
+                _,
+            ) => Error::unavailable(e),
             _ => Error::internal(e),
         }
     }

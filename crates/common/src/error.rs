@@ -71,7 +71,11 @@ codes! {
     Internal => ("internal", 500, "Internal server error",
         "The server failed to handle the request. The failure is logged under the request id in `X-Request-Id`; nothing was changed."),
     Unavailable => ("unavailable", 503, "Service unavailable",
-        "A dependency of the server (such as the database) is unreachable. Retry later."),
+        "A dependency of the server (such as the database) is unreachable. Retry after the number of seconds in `Retry-After`; repeat a POST with the same `Idempotency-Key`, as its outcome may be unknown."),
+    RequestTimeout => ("request-timeout", 408, "Request timeout",
+        "The request body did not arrive within `LOKET_CLIENT_BODY_TIMEOUT` seconds of its headers, so the connection was closed. Send the request again."),
+    HeadersTooLarge => ("headers-too-large", 431, "Request headers too large",
+        "The request line and headers together exceed the configured maximum (`LOKET_MAX_HEADER_BYTES`). Send fewer or shorter headers."),
     // Agenda rules (DOMAIN.md "Agenda"); the slug is the rule id in lower case.
     Contact => ("contact", 422, "Employee contact details required",
         "R-CONTACT: the consultation type requires that the employee can be contacted, but the employee has no e-mail address or mobile number (private or work; either kind counts). Add one to the employee, or choose another consultation type."),

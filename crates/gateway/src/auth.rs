@@ -4,7 +4,7 @@
 
 use std::future::{Ready, ready};
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
@@ -18,11 +18,12 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 struct AuthFailure(String);
 
-/// The middleware function.
+/// The middleware function. A token that cannot be checked (database unreachable) answers
+/// the problem at once, as a response, so the outer middleware still add the request id.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let token = req
         .headers()
         .get(AUTHORIZATION)
@@ -42,10 +43,10 @@ pub async fn authenticate(
             Err(e) if e.code == Code::Unauthorized => {
                 req.extensions_mut().insert(AuthFailure(e.detail));
             }
-            Err(e) => return Err(ApiError(e).into()),
+            Err(e) => return Ok(req.error_response(ApiError(e)).map_into_right_body()),
         }
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// The authenticated caller of a handler.

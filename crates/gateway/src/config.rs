@@ -25,6 +25,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "maximum database connections (default 8)",
     ),
     (
+        "LOKET_DATABASE_POOL_TIMEOUT",
+        "seconds a request waits for a database connection (database down, or all connections busy) before it answers 503; while the database is known to be down requests answer 503 at once (default 3)",
+    ),
+    (
         "LOKET_ADDR",
         "address to listen on (default 127.0.0.1:8080)",
     ),
@@ -39,6 +43,26 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "LOKET_MAIL_INBOUND_MAX_BYTES",
         "largest raw e-mail accepted by POST /api/v1/mail/inbound (default 26214400, 25 MiB)",
+    ),
+    (
+        "LOKET_MAX_HEADER_BYTES",
+        "largest accepted request line plus headers; larger requests answer 431 (default 32768)",
+    ),
+    (
+        "LOKET_CLIENT_REQUEST_TIMEOUT",
+        "seconds a client has to send the request line and headers after connecting (or after the previous request); slower clients get 408 and are disconnected (default 5)",
+    ),
+    (
+        "LOKET_CLIENT_BODY_TIMEOUT",
+        "seconds a client has to send the whole request body after its headers; slower clients get 408 and are disconnected (default 60)",
+    ),
+    (
+        "LOKET_KEEP_ALIVE",
+        "seconds an idle keep-alive connection stays open; 0 closes connections after each response (default 5)",
+    ),
+    (
+        "LOKET_MAX_CONNECTIONS",
+        "open connections per HTTP worker at most; further ones wait in the listen backlog (default 25000)",
     ),
     (
         "LOKET_WORKERS",
@@ -151,6 +175,8 @@ pub struct Settings {
     pub database: BackendKind,
     /// Pool size.
     pub pool_size: u32,
+    /// How long a request waits for a database connection before answering 503.
+    pub pool_timeout: std::time::Duration,
     /// Listen address.
     pub addr: SocketAddr,
     /// Public base URL without trailing slash; `None` means derive from the bound address.
@@ -159,6 +185,16 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest raw e-mail `POST /mail/inbound` accepts, in bytes.
     pub mail_inbound_max_bytes: usize,
+    /// Largest request line plus headers in bytes; larger requests answer 431.
+    pub max_header_bytes: usize,
+    /// Time a client has to send a request's line and headers (slow clients get 408).
+    pub client_request_timeout: std::time::Duration,
+    /// Time a client has to send a request's body after its headers (slow clients get 408).
+    pub client_body_timeout: std::time::Duration,
+    /// Idle keep-alive time; zero disables keep-alive.
+    pub keep_alive: std::time::Duration,
+    /// Open connections per worker at most.
+    pub max_connections: usize,
     /// HTTP workers.
     pub workers: Option<usize>,
     /// Seconds between runs of the background jobs (R-POSTPONE).
@@ -288,6 +324,24 @@ impl Settings {
             loket_tickets::inbound::DEFAULT_MAX_BYTES as i64,
         )? as usize;
         let pool_size = vars.positive("LOKET_DATABASE_POOL_SIZE", 8)? as u32;
+        let pool_timeout = std::time::Duration::from_secs(vars.positive(
+            "LOKET_DATABASE_POOL_TIMEOUT",
+            loket_storage::DEFAULT_POOL_TIMEOUT.as_secs() as i64,
+        )? as u64);
+        let max_header_bytes = vars.positive("LOKET_MAX_HEADER_BYTES", 32 * 1024)? as usize;
+        let client_request_timeout = std::time::Duration::from_secs(
+            vars.positive("LOKET_CLIENT_REQUEST_TIMEOUT", 5)? as u64,
+        );
+        let client_body_timeout = std::time::Duration::from_secs(vars.positive(
+            "LOKET_CLIENT_BODY_TIMEOUT",
+            crate::middleware::limits::DEFAULT_BODY_TIMEOUT.as_secs() as i64,
+        )? as u64);
+        let keep_alive = std::time::Duration::from_secs(vars.parse(
+            "LOKET_KEEP_ALIVE",
+            5,
+            "a whole number of seconds",
+        )?);
+        let max_connections = vars.positive("LOKET_MAX_CONNECTIONS", 25_000)? as usize;
         let jobs_interval = vars.positive("LOKET_JOBS_INTERVAL", 60)?.unsigned_abs();
         let workers = match vars.get("LOKET_WORKERS") {
             None => None,
@@ -330,10 +384,16 @@ impl Settings {
         let settings = Settings {
             database,
             pool_size,
+            pool_timeout,
             addr,
             public_url,
             max_body_bytes,
             mail_inbound_max_bytes,
+            max_header_bytes,
+            client_request_timeout,
+            client_body_timeout,
+            keep_alive,
+            max_connections,
             workers,
             jobs_interval,
             secret_key,
@@ -537,6 +597,11 @@ mod tests {
         assert_eq!(s.database, BackendKind::Sqlite("loket.db".into()));
         assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(s.max_body_bytes, 1024 * 1024);
+        assert_eq!(s.pool_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(s.max_header_bytes, 32 * 1024);
+        assert_eq!(s.client_request_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(s.keep_alive, std::time::Duration::from_secs(5));
+        assert_eq!(s.client_body_timeout, std::time::Duration::from_secs(60));
         assert!(w.is_empty());
     }
 
@@ -569,6 +634,12 @@ mod tests {
             ("LOKET_ATTACHMENTS_URL", "ftp://files.example.org/x"),
             ("LOKET_ATTACHMENTS_URL", "file://relative/dir"),
             ("LOKET_ATTACHMENT_MAX_BYTES", "0"),
+            ("LOKET_DATABASE_POOL_TIMEOUT", "0"),
+            ("LOKET_MAX_HEADER_BYTES", "lots"),
+            ("LOKET_CLIENT_REQUEST_TIMEOUT", "0"),
+            ("LOKET_CLIENT_BODY_TIMEOUT", "soon"),
+            ("LOKET_KEEP_ALIVE", "-1"),
+            ("LOKET_MAX_CONNECTIONS", "0"),
         ] {
             let e = Settings::from_vars(vars(&[(k, v)])).unwrap_err();
             assert!(e.0.starts_with(k), "{e}");

@@ -110,8 +110,8 @@ async fn bootstrap(tenant: String, json: bool) -> Result<(), String> {
     let settings = load_settings()?;
     let secret_key = settings.resolve_secret_key().map_err(|e| e.0)?;
     let db_config = DbConfig {
-        backend: settings.database.clone(),
-        pool_size: 2,
+        pool_timeout: settings.pool_timeout,
+        ..DbConfig::new(settings.database.clone(), 2)
     };
     let db = tokio::task::spawn_blocking(move || Db::connect(&db_config))
         .await
@@ -188,8 +188,8 @@ async fn ingest(tenant: String, mailbox: String) -> Result<(), String> {
     }
     let secret_key = settings.resolve_secret_key().map_err(|e| e.0)?;
     let db_config = DbConfig {
-        backend: settings.database.clone(),
-        pool_size: 2,
+        pool_timeout: settings.pool_timeout,
+        ..DbConfig::new(settings.database.clone(), 2)
     };
     let db = tokio::task::spawn_blocking(move || Db::connect(&db_config))
         .await

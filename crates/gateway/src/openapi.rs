@@ -1,11 +1,13 @@
 //! The OpenAPI 3.1 document, collected from every domain's handlers.
 //!
 //! [`document`] also adds what every operation shares, so handlers document only their own
-//! answers: the problem responses of the error conventions, the `Idempotency-Key` header on
-//! POST, and the OAuth2 security schemes with the permission catalogue as scopes.
+//! answers: the problem responses of the error conventions (`503` with `Retry-After` on every
+//! operation that needs the database), the `Idempotency-Key` header on POST, and the OAuth2
+//! security schemes with the permission catalogue as scopes.
 
 use loket_common::{InvalidParam, Permission, Problem};
 use utoipa::OpenApi;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
@@ -180,5 +182,27 @@ fn add_common_responses(op: &mut Operation, method: &str) {
             .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
             .build();
         op.parameters.get_or_insert_with(Vec::new).push(param);
+    }
+    // Everything outside the platform tag (health, problem types) reads the database.
+    let platform = op
+        .tags
+        .as_ref()
+        .is_some_and(|t| t.iter().any(|t| t == "platform"));
+    if !platform {
+        let unavailable = ResponseBuilder::from(problem(
+            "The database is unreachable. Retry after `Retry-After` seconds (a POST with the same `Idempotency-Key`).",
+        ))
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some("Seconds to wait before retrying."))
+                .build(),
+        )
+        .build();
+        op.responses
+            .responses
+            .entry("503".to_owned())
+            .or_insert_with(|| unavailable.into());
     }
 }

@@ -8,6 +8,10 @@ use loket_common::{Code, Error, Problem};
 /// The content type of every error response.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// `Retry-After` (seconds) of every `503 unavailable`: the database pool reconnects in the
+/// background, so a client may retry soon.
+pub const UNAVAILABLE_RETRY_AFTER: &str = "2";
+
 /// The handler-side error: a domain [`Error`] rendered as a problem document.
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -50,6 +54,12 @@ pub fn problem_response(p: &Problem) -> HttpResponse {
     if status == StatusCode::UNAUTHORIZED {
         res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.insert_header((
+            header::RETRY_AFTER,
+            HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER),
+        ));
+    }
     res.body(serde_json::to_vec(p).unwrap_or_default())
 }
 
@@ -62,12 +72,14 @@ pub fn code_for_status(status: StatusCode) -> Code {
         404 => Code::NotFound,
         405 => Code::MethodNotAllowed,
         406 => Code::NotAcceptable,
+        408 => Code::RequestTimeout,
         409 => Code::Conflict,
         410 => Code::Gone,
         413 => Code::PayloadTooLarge,
         415 => Code::UnsupportedMediaType,
         422 => Code::ValidationFailed,
         429 => Code::TooManyRequests,
+        431 => Code::HeadersTooLarge,
         503 => Code::Unavailable,
         _ => Code::Internal,
     }

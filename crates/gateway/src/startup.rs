@@ -32,6 +32,7 @@ impl Application {
         let db_config = DbConfig {
             backend: settings.database.clone(),
             pool_size: settings.pool_size,
+            pool_timeout: settings.pool_timeout,
         };
         let db = tokio::task::spawn_blocking(move || Db::connect(&db_config))
             .await
@@ -184,10 +185,17 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
     ));
     let max_body = state.settings.max_body_bytes;
     let workers = state.settings.workers;
+    let client_request_timeout = state.settings.client_request_timeout;
+    let keep_alive = match state.settings.keep_alive {
+        d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
+        d => actix_web::http::KeepAlive::Timeout(d),
+    };
+    let max_connections = state.settings.max_connections;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(middleware::idempotency::idempotency))
             .wrap(from_fn(auth::authenticate))
+            .wrap(from_fn(middleware::limits::limit_request))
             .wrap(from_fn(middleware::problems::finish_problems))
             .wrap(from_fn(middleware::request_id::request_id))
             .app_data(state.clone())
@@ -221,6 +229,9 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
             )
             .default_service(web::to(fallback))
     })
+    .client_request_timeout(client_request_timeout)
+    .keep_alive(keep_alive)
+    .max_connections(max_connections)
     .listen(listener)
     .map_err(|e| e.to_string())?;
     if let Some(n) = workers {

@@ -201,11 +201,7 @@ mod tests {
 
     fn db() -> Db {
         let path = std::env::temp_dir().join(format!("loket-gc-{}.db", uuid::Uuid::new_v4()));
-        let db = Db::connect(&DbConfig {
-            backend: BackendKind::Sqlite(path),
-            pool_size: 4,
-        })
-        .unwrap();
+        let db = Db::connect(&DbConfig::new(BackendKind::Sqlite(path), 4)).unwrap();
         db.write_blocking(|c| Ok(c.batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")?))
             .unwrap();
         db

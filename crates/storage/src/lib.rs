@@ -16,4 +16,4 @@ pub mod pool;
 pub mod schema;
 pub mod testing;
 
-pub use pool::{AnyConnection, BackendKind, Db, DbConfig};
+pub use pool::{AnyConnection, BackendKind, DEFAULT_POOL_TIMEOUT, Db, DbConfig};

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -58,6 +59,9 @@ impl BackendKind {
     }
 }
 
+/// How long a caller waits for a pooled connection by default before it gets `503 unavailable`.
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Pool settings.
 #[derive(Debug, Clone)]
 pub struct DbConfig {
@@ -65,18 +69,33 @@ pub struct DbConfig {
     pub backend: BackendKind,
     /// Maximum pooled connections.
     pub pool_size: u32,
+    /// How long a caller waits for a connection (database unreachable, or every connection
+    /// busy) before the call fails with `503 unavailable`; also bounds the start-up connect.
+    pub pool_timeout: Duration,
 }
 
-/// Opens connections of the configured backend and prepares SQLite ones.
+impl DbConfig {
+    /// Settings with the default [`DEFAULT_POOL_TIMEOUT`].
+    pub fn new(backend: BackendKind, pool_size: u32) -> DbConfig {
+        DbConfig {
+            backend,
+            pool_size,
+            pool_timeout: DEFAULT_POOL_TIMEOUT,
+        }
+    }
+}
+
+/// Opens connections of the configured backend and prepares SQLite ones; remembers whether
+/// the last attempt to open one failed (the database is down).
 #[derive(Debug)]
-pub(crate) struct Manager(BackendKind);
+pub(crate) struct Manager {
+    backend: BackendKind,
+    down: Arc<AtomicBool>,
+}
 
-impl ManageConnection for Manager {
-    type Connection = AnyConnection;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
-        match &self.0 {
+impl Manager {
+    fn open(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
+        match &self.backend {
             BackendKind::Postgres(url) => PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
                 .map_err(r2d2::Error::ConnectionError),
@@ -91,6 +110,17 @@ impl ManageConnection for Manager {
                 Ok(AnyConnection::Sqlite(c))
             }
         }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
+        let result = self.open();
+        self.down.store(result.is_err(), Ordering::Relaxed);
+        result
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), r2d2::Error> {
@@ -112,6 +142,7 @@ pub struct Db {
     pool: Pool<Manager>,
     backend: Arc<BackendKind>,
     writes: Writes,
+    down: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -140,14 +171,18 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create database directory {}: {e}", dir.display()))?;
         }
+        let down = Arc::new(AtomicBool::new(false));
         let pool = Pool::builder()
             .max_size(config.pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(config.pool_timeout.max(Duration::from_millis(100)))
             // A SQLite connection is a file handle that does not go stale; a PostgreSQL one can
             // (a server restart), so it is checked with `SELECT 1` before each use.
             .test_on_check_out(!config.backend.is_sqlite())
-            .build(Manager(config.backend.clone()))
+            .build(Manager {
+                backend: config.backend.clone(),
+                down: down.clone(),
+            })
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
         let writes = if config.backend.is_sqlite() {
             Writes::Grouped(GroupCommit::start(pool.clone())?)
@@ -158,6 +193,7 @@ impl Db {
             pool,
             backend: Arc::new(config.backend.clone()),
             writes,
+            down,
         };
         db.migrate()?;
         Ok(db)
@@ -194,9 +230,9 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
+            let mut conn = this.connection()?;
             f(&mut conn)
         })
         .await
@@ -214,7 +250,7 @@ impl Db {
         T: Send + 'static,
     {
         if self.backend.is_sqlite() {
-            let mut conn = self.pool.get()?;
+            let mut conn = self.connection()?;
             f(&mut conn)
         } else {
             self.read(f).await
@@ -238,9 +274,9 @@ impl Db {
             .acquire_owned()
             .await
             .map_err(Error::internal)?;
-        let pool = self.pool.clone();
+        let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
+            let mut conn = this.connection()?;
             write_transaction(&mut conn, f)
         })
         .await
@@ -250,14 +286,28 @@ impl Db {
     /// Runs `f` in a write transaction on the calling thread; for command-line tools and
     /// blocking workers that are not on the async executor.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         write_transaction(&mut conn, f)
     }
 
     /// Runs read-only work on the calling thread (command-line tools).
     pub fn read_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         f(&mut conn)
+    }
+
+    /// A pooled connection. While the last attempt to open one failed (the database is down)
+    /// only an idle, still working connection is taken and the caller fails at once with
+    /// `503 unavailable` instead of waiting; the pool keeps reconnecting in the background and
+    /// the first success ends this. Otherwise waits up to the pool timeout.
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        if self.down.load(Ordering::Relaxed) {
+            return self
+                .pool
+                .try_get()
+                .ok_or_else(|| Error::unavailable("the database is unreachable"));
+        }
+        Ok(self.pool.get()?)
     }
 
     /// Whether the database answers a trivial query.

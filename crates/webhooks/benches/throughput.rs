@@ -163,11 +163,7 @@ async fn main() {
         .unwrap_or(20_000);
     let dir = std::env::temp_dir().join(format!("loket-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = Db::connect(&DbConfig {
-        backend: BackendKind::Sqlite(dir.join("bench.db")),
-        pool_size: 8,
-    })
-    .unwrap();
+    let db = Db::connect(&DbConfig::new(BackendKind::Sqlite(dir.join("bench.db")), 8)).unwrap();
     let tenant = Uuid::now_v7();
     let account = Uuid::now_v7();
     db.write(move |c| {

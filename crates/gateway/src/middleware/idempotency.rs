@@ -10,7 +10,7 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 use loket_common::{Code, Principal, crypto};
 use loket_storage::idempotency::{self, Claim};
@@ -42,11 +42,9 @@ pub async fn idempotency(
         _ => return Ok(next.call(req).await?.map_into_boxed_body()),
     };
     let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 255) else {
-        return Err(ApiError(loket_common::Error::invalid(
-            "Idempotency-Key",
-            "must be 1 to 255 visible characters",
-        ))
-        .into());
+        let e =
+            loket_common::Error::invalid("Idempotency-Key", "must be 1 to 255 visible characters");
+        return Ok(req.error_response(ApiError(e)));
     };
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
@@ -79,13 +77,17 @@ pub async fn idempotency(
     let mut body = BytesMut::new();
     let mut payload = req.take_payload();
     while let Some(chunk) = payload.next().await {
-        body.extend_from_slice(&chunk?);
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => return Ok(req.error_response(e)),
+        };
+        body.extend_from_slice(&chunk);
         if body.len() > limit {
             let e = loket_common::Error::new(
                 Code::PayloadTooLarge,
                 format!("The request body exceeds {limit} bytes."),
             );
-            return Err(ApiError(e).into());
+            return Ok(req.error_response(ApiError(e)));
         }
     }
     let body = body.freeze();
@@ -121,7 +123,10 @@ pub async fn idempotency(
             .db
             .write(move |c| idempotency::claim(c, &scope, &key, &hash, now))
             .await
-            .map_err(ApiError)?
+    };
+    let claim = match claim {
+        Ok(c) => c,
+        Err(e) => return Ok(req.error_response(ApiError(e))),
     };
     if let Claim::Existing(stored) = claim {
         if !crypto::constant_time_eq(stored.request_hash.as_bytes(), request_hash.as_bytes()) {
@@ -129,14 +134,14 @@ pub async fn idempotency(
                 Code::IdempotencyKeyReused,
                 "This Idempotency-Key was used with a different request.",
             );
-            return Err(ApiError(e).into());
+            return Ok(req.error_response(ApiError(e)));
         }
         if stored.state == idempotency::WITHHELD {
             let e = loket_common::Error::new(
                 Code::CredentialsShownOnce,
                 "The request with this Idempotency-Key already succeeded; its credentials were shown once.",
             );
-            return Err(ApiError(e).into());
+            return Ok(req.error_response(ApiError(e)));
         }
         let sealed_context = format!("idempotency:{scope}:{key}");
         let body = match stored
@@ -145,7 +150,7 @@ pub async fn idempotency(
             .map(|b| state.secret_key.open(b, &sealed_context))
         {
             Some(Ok(plain)) => Some(plain),
-            Some(Err(e)) => return Err(ApiError(e).into()),
+            Some(Err(e)) => return Ok(req.error_response(ApiError(e))),
             None => None,
         };
         let (Some(status), Some(body)) = (stored.status_code, body) else {
@@ -153,7 +158,7 @@ pub async fn idempotency(
                 Code::IdempotencyKeyInProgress,
                 "A request with this Idempotency-Key is still in progress.",
             );
-            return Err(ApiError(e).into());
+            return Ok(req.error_response(ApiError(e)));
         };
         let mut res =
             HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
@@ -211,7 +216,7 @@ pub async fn idempotency(
             .seal(&bytes, &format!("idempotency:{scope}:{key}"))
         {
             Ok(s) => Some(s),
-            Err(e) => return Err(ApiError(e).into()),
+            Err(e) => return Ok(ServiceResponse::new(http_req, ApiError(e).error_response())),
         }
     };
     let stored = state
