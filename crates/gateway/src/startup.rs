@@ -191,6 +191,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
             .wrap(from_fn(auth::require_permission))
             .wrap(from_fn(auth::authenticate))
             .wrap(from_fn(middleware::problems::finish_problems))
+            .wrap(from_fn(middleware::security_headers::security_headers))
             .wrap(from_fn(middleware::request_id::request_id))
             .app_data(state.clone())
             .app_data(routes.clone())

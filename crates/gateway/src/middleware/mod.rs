@@ -1,6 +1,8 @@
-//! Request middleware, outermost first: request id and span, problem finishing, bearer
-//! authentication, idempotency.
+//! Request middleware, outermost first: request id and span, security headers, problem
+//! finishing, bearer authentication (`crate::auth`), the operation's permission
+//! (`crate::auth::require_permission`), idempotency.
 
 pub mod idempotency;
 pub mod problems;
 pub mod request_id;
+pub mod security_headers;
