@@ -4,6 +4,14 @@
 //! touching this file, and fail naming the operation: every operation is called on a tenant
 //! that holds one object of each kind ([`World`]), by a caller who must be refused.
 //! What other modules already prove is referenced in the test's comment, not repeated.
+//!
+//! API10 (unsafe consumption of other APIs) is covered where Loket consumes them: inbound mail
+//! is parsed as untrusted input and forged threading headers are refused
+//! (`inbound::bad_mail_and_bad_requests_are_refused_and_change_nothing`,
+//! `inbound::a_subject_tag_threads_only_from_the_reporter_or_a_cc_and_reopens_a_resolved_ticket`),
+//! and a webhook receiver's OAuth2 token endpoint goes through the same SSRF guard
+//! ([`api7_receivers_cannot_point_inside`]) with its answers bounded by the webhook timeout
+//! (`webhooks::oauth2_receivers_get_a_cached_client_credentials_token_refreshed_on_expiry_and_401`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
