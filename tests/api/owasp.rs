@@ -788,9 +788,21 @@ async fn snapshot(app: &TestApp, w: &World) -> BTreeMap<String, Value> {
     out
 }
 
+/// A server for worlds: platform mail kept in the outbox, attachments in a directory of its own
+/// (not the working directory, where PostgreSQL runs would leave them).
+async fn world_app() -> TestApp {
+    let dir = std::env::temp_dir()
+        .join("loket-tests")
+        .join(format!("owasp-{}", Uuid::now_v7()));
+    let url = format!("file://{}", dir.display());
+    let mut vars = OUTBOX_MAIL.to_vec();
+    vars.push(("LOKET_ATTACHMENTS_URL", url.as_str()));
+    spawn_app_with(&vars).await
+}
+
 /// Two tenants on one server, each with a world.
 async fn two_tenants() -> (TestApp, World, World) {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let a = World::new(&app, "Arbodienst Noord").await;
     let b = World::new(&app, "Arbodienst Zuid").await;
     (app, a, b)
@@ -915,7 +927,7 @@ async fn api1_another_tenants_ids_answer_404_and_change_nothing() {
 /// the downloads.)
 #[tokio::test]
 async fn api1_a_customer_reaches_only_its_own_tickets() {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Helpdesk BV").await;
     let own_number = w.id("own_ticket");
     let theirs = w.id("ticket");
@@ -1111,7 +1123,7 @@ fn secret_keys_in(v: &Value, path: &str, found: &mut Vec<String>) {
 /// field named like one. (Shown-once credentials: `accounts::api_account_credentials_are_shown_once_and_never_again`.)
 #[tokio::test]
 async fn api3_no_answer_exposes_secrets_or_hashes() {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Arbodienst Noord").await;
     // A tracking code made again, so a hash is stored whatever the confirmation did.
     json_of(
@@ -1204,7 +1216,7 @@ const CUSTOMER_OPERATIONS: &[&str] = &[
 /// `{}`, valid for hardly any operation. Nothing changes.
 #[tokio::test]
 async fn api5_every_operation_refuses_callers_without_its_permission() {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Arbodienst Noord").await;
     let token = |perms: Value| {
         let (app, w) = (&app, &w);
@@ -1292,7 +1304,7 @@ async fn api5_every_operation_refuses_callers_without_its_permission() {
 /// the answers of some of these in detail.)
 #[tokio::test]
 async fn api5_customers_reach_no_staff_operation() {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Helpdesk BV").await;
     let before = snapshot(&app, &w).await;
     let mut wrong = Vec::new();
@@ -1514,7 +1526,7 @@ async fn api2_a_totp_code_raced_in_parallel_logs_in_once() {
 /// `oauth::the_token_endpoint_is_rate_limited_per_account_and_per_address`.)
 #[tokio::test]
 async fn api4_no_list_serves_more_than_200_items_a_page() {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Arbodienst Noord").await;
     let doc = spec();
     let mut lists = 0;
@@ -1668,7 +1680,7 @@ async fn api6_read_only_and_unknown_fields_are_refused_never_applied() {
     }
     assert!(json_bodies.len() > 60, "{} JSON bodies", json_bodies.len());
 
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Arbodienst Noord").await;
     let before = snapshot(&app, &w).await;
     for op in &json_bodies {
@@ -1706,7 +1718,7 @@ async fn api6_read_only_and_unknown_fields_are_refused_never_applied() {
 /// (`accounts::nobody_grants_or_takes_over_more_than_they_hold` covers granting to others.)
 #[tokio::test]
 async fn api6_nobody_raises_their_own_rights() {
-    let app = spawn_app_with(OUTBOX_MAIL).await;
+    let app = world_app().await;
     let w = World::new(&app, "Helpdesk BV").await;
     let me = format!("/api/v1/users/{}", w.customer_id);
     problem(
