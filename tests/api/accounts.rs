@@ -62,7 +62,12 @@ async fn create_user(app: &TestApp, token: &str, name: &str, email: &str) -> Val
     .await
 }
 
-async fn create_account(app: &TestApp, token: &str, name: &str, permissions: Value) -> Value {
+pub(crate) async fn create_account(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    permissions: Value,
+) -> Value {
     json_of(
         post(
             app,
@@ -77,7 +82,7 @@ async fn create_account(app: &TestApp, token: &str, name: &str, permissions: Val
 }
 
 /// Logs in as an account returned by `POST /api-accounts` and returns its access token.
-async fn login_as(app: &TestApp, created: &Value) -> String {
+pub(crate) async fn login_as(app: &TestApp, created: &Value) -> String {
     let body = app
         .login(
             created["username"].as_str().unwrap(),

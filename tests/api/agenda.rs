@@ -21,18 +21,18 @@ struct Agenda {
     tenant: Uuid,
 }
 
-fn id(v: &Value) -> String {
+pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
 /// Midnight UTC `days` from now, plus `hour` hours: a time safely in the future.
-fn at(days: i64, hour: i64) -> DateTime<Utc> {
+pub(crate) fn at(days: i64, hour: i64) -> DateTime<Utc> {
     Utc::now().duration_trunc(Duration::days(1)).unwrap()
         + Duration::days(days)
         + Duration::hours(hour)
 }
 
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, json_of, spawn_app_with};
 
 /// One part of a `multipart/form-data` body.
-struct Part {
+pub(crate) struct Part {
     name: &'static str,
     file: Option<(&'static str, &'static str)>,
     data: Vec<u8>,
 }
 
-fn field(name: &'static str, value: &str) -> Part {
+pub(crate) fn field(name: &'static str, value: &str) -> Part {
     Part {
         name,
         file: None,
@@ -25,7 +25,7 @@ fn field(name: &'static str, value: &str) -> Part {
     }
 }
 
-fn file(name: &'static str, content_type: &'static str, data: Vec<u8>) -> Part {
+pub(crate) fn file(name: &'static str, content_type: &'static str, data: Vec<u8>) -> Part {
     Part {
         name: "attachments",
         file: Some((name, content_type)),
@@ -34,7 +34,7 @@ fn file(name: &'static str, content_type: &'static str, data: Vec<u8>) -> Part {
 }
 
 /// A multipart body written by hand (independent of any client library's encoder).
-fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
     let boundary = format!("----loket{}", uuid::Uuid::new_v4().simple());
     let mut body = Vec::new();
     for p in parts {

@@ -13,6 +13,7 @@ mod helpers;
 mod inbound;
 mod mail;
 mod oauth;
+mod owasp;
 mod platform;
 mod ticket_search;
 mod tickets;

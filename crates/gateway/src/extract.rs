@@ -43,6 +43,11 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError(query_problem(err)).into()
+}
+
+/// The 400 problem for a query string that does not parse, naming the parameter.
+pub(crate) fn query_problem(err: QueryPayloadError) -> Error {
     let msg = err.to_string();
     let name = field_in_message(&msg).unwrap_or_else(|| "query".to_owned());
     let mut e = Error::new(
@@ -50,7 +55,7 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
         format!("Invalid query parameter: {msg}"),
     );
     e.invalid_params.push(InvalidParam { name, reason: msg });
-    ApiError(e).into()
+    e
 }
 
 fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {

@@ -2,19 +2,22 @@
 //!
 //! [`document`] also adds what every operation shares, so handlers document only their own
 //! answers: the problem responses of the error conventions (`503` with `Retry-After` on every
-//! operation that needs the database), the `Idempotency-Key` header on POST, and the OAuth2
-//! security schemes with the permission catalogue as scopes.
+//! operation that needs the database), the `Idempotency-Key` header on POST, the OAuth2
+//! security schemes with the permission catalogue as scopes, and the OpenAPI `links` from each
+//! create (`201`) to the operations on what it created ([`add_links`]).
 
 use loket_common::{InvalidParam, Permission, Problem};
 use utoipa::OpenApi;
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::{Link, LinkBuilder};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
 };
 use utoipa::openapi::{
-    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, Ref, Required, ResponseBuilder, Server,
-    Type,
+    ContentBuilder, ObjectBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Required, ResponseBuilder,
+    Server, Type,
 };
 
 use crate::http;
@@ -71,7 +74,93 @@ pub fn document() -> OpenApiDoc {
             }
         }
     }
+    add_links(&mut doc);
     doc
+}
+
+/// Links every `201` of a `POST /…/things` to the operations under `/…/things/{param}` (read,
+/// change, delete, actions, nested lists): the new parameter is taken from the created
+/// object's body (`id`, or the field named like the parameter: `number`, `version`), the
+/// others from the request path. Clients (and schemathesis's stateful phase) can follow them.
+pub fn add_links(doc: &mut OpenApiDoc) {
+    let json = serde_json::to_value(&*doc).unwrap_or_default();
+    let methods = ["get", "post", "put", "patch", "delete"];
+    let mut links: Vec<(String, String, Link)> = Vec::new();
+    for (path, item) in json["paths"].as_object().into_iter().flatten() {
+        let Some(created) = item["post"]["responses"]["201"].as_object() else {
+            continue;
+        };
+        let body = &created["content"]["application/json"]["schema"];
+        let prefix = format!("{path}/");
+        for (target, target_item) in json["paths"].as_object().into_iter().flatten() {
+            let Some(rest) = target.strip_prefix(&prefix) else {
+                continue;
+            };
+            let mut segs = rest.split('/');
+            let Some(param) = segs
+                .next()
+                .and_then(|s| s.strip_prefix('{'))
+                .and_then(|s| s.strip_suffix('}'))
+            else {
+                continue;
+            };
+            if segs.any(|s| s.starts_with('{')) {
+                continue;
+            }
+            let field = if has_property(&json, body, param) {
+                param
+            } else {
+                "id"
+            };
+            if !has_property(&json, body, field) {
+                continue;
+            }
+            for method in methods {
+                let Some(id) = target_item[method]["operationId"].as_str() else {
+                    continue;
+                };
+                // utoipa 5.5 writes `Link::operation_id` as `operation_id`, not the
+                // `operationId` OpenAPI names it: the field goes in through the extensions.
+                let target_id = Extensions::from_iter([("operationId", id)]);
+                let mut link = LinkBuilder::new()
+                    .extensions(Some(target_id))
+                    .parameter(param, format!("$response.body#/{field}"))
+                    .description(format!("The created object's `{field}` as `{param}`."));
+                for outer in path
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                {
+                    link = link.parameter(outer, format!("$request.path.{outer}"));
+                }
+                links.push((path.clone(), id.to_owned(), link.build()));
+            }
+        }
+    }
+    for (path, name, link) in links {
+        if let Some(RefOr::T(created)) = doc
+            .paths
+            .paths
+            .get_mut(&path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut("201"))
+        {
+            created.links.insert(name, RefOr::T(link));
+        }
+    }
+}
+
+/// Whether the schema (through `$ref`, `allOf`, `oneOf`) has the property.
+fn has_property(doc: &serde_json::Value, schema: &serde_json::Value, name: &str) -> bool {
+    if let Some(r) = schema["$ref"].as_str() {
+        let resolved = &doc["components"]["schemas"][r.rsplit('/').next().unwrap_or_default()];
+        return has_property(doc, resolved, name);
+    }
+    schema["properties"].get(name).is_some()
+        || ["allOf", "oneOf", "anyOf"].iter().any(|k| {
+            schema[*k]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|s| has_property(doc, s, name)))
+        })
 }
 
 /// The document as pretty JSON with a trailing newline (the committed form).
@@ -204,5 +293,66 @@ fn add_common_responses(op: &mut Operation, method: &str) {
             .responses
             .entry("503".to_owned())
             .or_insert_with(|| unavailable.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every link names an operation of the document and gives each of its path parameters.
+    #[test]
+    fn links_name_operations_and_all_their_path_parameters() {
+        let doc = serde_json::to_value(document()).unwrap_or_default();
+        let mut operations = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for op in item.as_object().into_iter().flatten().map(|(_, op)| op) {
+                if let Some(id) = op["operationId"].as_str() {
+                    assert!(
+                        operations.insert(id.to_owned(), path.clone()).is_none(),
+                        "operationId {id} twice"
+                    );
+                }
+            }
+        }
+        let mut links = 0;
+        for item in doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, i)| i)
+        {
+            let Some(created) = item["post"]["responses"]["201"].as_object() else {
+                continue;
+            };
+            for (name, link) in created
+                .get("links")
+                .and_then(|l| l.as_object())
+                .into_iter()
+                .flatten()
+            {
+                let target = link["operationId"].as_str().unwrap_or_default();
+                let path = operations
+                    .get(target)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                assert!(!path.is_empty(), "link {name} names no operation");
+                let params: Vec<&str> = path
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                    .collect();
+                let given: Vec<&str> = link["parameters"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                let mut wanted = params.clone();
+                wanted.sort_unstable();
+                assert_eq!(given, wanted, "link {name}");
+                links += 1;
+            }
+        }
+        assert!(links > 80, "{links} links");
     }
 }

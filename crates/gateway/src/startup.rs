@@ -183,6 +183,7 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
         &doc,
         &[("/openapi.json", "GET"), ("/swagger-ui", "GET")],
     ));
+    let permissions = web::Data::new(auth::OperationPermissions::from_openapi(&doc));
     let max_body = state.settings.max_body_bytes;
     let workers = state.settings.workers;
     let client_request_timeout = state.settings.client_request_timeout;
@@ -194,12 +195,15 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> Result<Ser
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(middleware::idempotency::idempotency))
+            .wrap(from_fn(auth::require_permission))
             .wrap(from_fn(auth::authenticate))
             .wrap(from_fn(middleware::limits::limit_request))
             .wrap(from_fn(middleware::problems::finish_problems))
+            .wrap(from_fn(middleware::security_headers::security_headers))
             .wrap(from_fn(middleware::request_id::request_id))
             .app_data(state.clone())
             .app_data(routes.clone())
+            .app_data(permissions.clone())
             .configure(|c| extract::configure(c, max_body))
             .configure(http::health::configure)
             .configure(http::problems::configure)

@@ -588,6 +588,9 @@ impl Helpdesk {
         self.db
             .write(move |c| {
                 let m = Member::of(c, &p)?;
+                if !m.staff {
+                    return Err(Error::forbidden("Only staff moderate the forum."));
+                }
                 let (t, cat) = load_topic(c, &m, id)?;
                 if !m.moderates(&cat) {
                     return Err(Error::forbidden(
@@ -642,6 +645,9 @@ impl Helpdesk {
         self.db
             .write(move |c| {
                 let m = Member::of(c, &p)?;
+                if !m.staff {
+                    return Err(Error::forbidden("Only staff moderate the forum."));
+                }
                 let row = forum_posts::table
                     .find(id.to_string())
                     .select(PostRow::as_select())

@@ -497,6 +497,13 @@ impl Tickets {
         mailbox: Mailbox,
         raw: Vec<u8>,
     ) -> Result<InboundOutcome> {
+        self.may_ingest(p).await?;
+        self.ingest_for(p.tenant_id, p.actor(), mailbox, raw).await
+    }
+
+    /// Whether `p` may post inbound mail: `tickets:write`, and not a customer contact. The HTTP
+    /// endpoint asks before it reads the query or the (large) body.
+    pub async fn may_ingest(&self, p: &Principal) -> Result<()> {
         p.require(Permission::TicketsWrite)?;
         let pc = p.clone();
         let customer = self
@@ -513,7 +520,7 @@ impl Tickets {
                 "Inbound mail is posted by the mail integration, not by a customer.",
             ));
         }
-        self.ingest_for(p.tenant_id, p.actor(), mailbox, raw).await
+        Ok(())
     }
 
     /// Ingests a raw message for `tenant` (the HTTP endpoint and `loket mail ingest`).

@@ -684,13 +684,14 @@ impl Tickets {
         let (tenant, actor, p) = (p.tenant_id, p.actor(), p.clone());
         self.db
             .write(move |c| {
+                // The role first: a customer learns nothing about the ticket from a refusal.
                 let viewer = viewer(c, &p)?;
-                let row = load_by_number(c, tenant, &viewer, &number)?;
                 if viewer.is_customer() {
                     return Err(Error::forbidden(
                         "Customers may reply and resolve; other changes are for staff.",
                     ));
                 }
+                let row = load_by_number(c, tenant, &viewer, &number)?;
                 let id = ids::parse_stored(&row.id)?;
                 let release = match &ch.release_version {
                     Some(r) => r.as_deref().map(str::trim).map(str::to_owned),
@@ -976,10 +977,10 @@ impl Tickets {
         self.db
             .read(move |c| {
                 let viewer = viewer(c, &p)?;
-                let row = load_by_number(c, p.tenant_id, &viewer, &number)?;
                 if viewer.is_customer() {
                     return Err(Error::forbidden("The history is for staff."));
                 }
+                let row = load_by_number(c, p.tenant_id, &viewer, &number)?;
                 ticket_history::table
                     .filter(ticket_history::ticket_id.eq(&row.id))
                     .order((ticket_history::at.asc(), ticket_history::id.asc()))

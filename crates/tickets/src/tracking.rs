@@ -55,12 +55,12 @@ impl Tickets {
             .db
             .write(move |c| {
                 let viewer = viewer(c, &p)?;
-                let row = load_by_number(c, tenant, &viewer, &number)?;
                 if viewer.is_customer() {
                     return Err(Error::forbidden(
                         "Only staff rotate or revoke a tracking code.",
                     ));
                 }
+                let row = load_by_number(c, tenant, &viewer, &number)?;
                 let code = rotate.then(|| random_token(TRACKING_CODE_BYTES));
                 diesel::update(tickets::table.find(&row.id))
                     .set((

@@ -542,7 +542,7 @@ async fn create_category(
 /// Topics of every tenant's categories (pinned first, then newest), visible to the caller:
 /// published ones, the caller's own held ones, and for moderators every topic of their
 /// categories. `q` searches titles and published posts.
-#[utoipa::path(get, path = "/api/v1/forum/topics", tag = "forum",
+#[utoipa::path(get, path = "/api/v1/forum/topics", tag = "forum", operation_id = "list_forum_topics",
     security(("oauth2" = ["tickets:read"])),
     params(TopicFilter, PageQuery),
     responses(

@@ -58,10 +58,12 @@ async fn inbound_mail(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<InboundQuery>,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    caller.require(loket_common::Permission::TicketsWrite)?;
+    // Who may post comes first: a refused caller's query and body are never read.
+    state.tickets.may_ingest(&caller).await?;
+    let query = web::Query::<InboundQuery>::from_query(req.query_string())
+        .map_err(crate::extract::query_problem)?;
     let media = req
         .headers()
         .get(CONTENT_TYPE)
