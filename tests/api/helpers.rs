@@ -96,6 +96,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("LOKET_WORKERS".into(), "2".into()),
         ("LOKET_DATABASE_POOL_SIZE".into(), "4".into()),
         ("LOKET_JOBS_INTERVAL".into(), "1".into()),
+        // Attachments in the temp dir on both backends (PostgreSQL's default is the working
+        // directory, which would be the source tree).
+        (
+            "LOKET_ATTACHMENTS_URL".into(),
+            format!("file://{}", dir.join("attachments").display()),
+        ),
         (
             "LOKET_SECRET_KEY".into(),
             loket_common::crypto::SecretKey::generate().to_base64(),

@@ -89,10 +89,13 @@ pub fn matching_in(
                 .map(|w| format!("{w}:*"))
                 .collect::<Vec<_>>()
                 .join(" & "),
+            // `= ANY(ARRAY(…))`: the hits are collected first and looked up by key, whatever
+            // PostgreSQL estimates for a prefix query; `IN (…)` let it walk the whole key index
+            // in order to merge with the hits (issue 8's growth figures).
             format!(
-                "{key} IN (SELECT {key_column} FROM {table} WHERE body @@ to_tsquery('simple', "
+                "{key} = ANY(ARRAY(SELECT {key_column} FROM {table} WHERE body @@ to_tsquery('simple', "
             ),
-            if public_only { ") AND public)" } else { "))" },
+            if public_only { ") AND public))" } else { ")))" },
         ),
     };
     sql::<Bool>(&from).bind::<Text, _>(query).sql(close)
