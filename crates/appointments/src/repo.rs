@@ -118,16 +118,25 @@ pub fn present(
         return Ok(Vec::new());
     }
     let row_ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let submitted: HashSet<String> = procedures::table
-        .filter(procedures::appointment_id.eq_any(&row_ids))
+    // One appointment (a GET) as `=`: statements SQLite keeps prepared; `IN (…)` with a varying
+    // number of values is prepared anew each time.
+    let submitted = procedures::table
         .filter(procedures::status.eq(ProcedureStatus::Submitted.as_str()))
         .select(procedures::appointment_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    let no_shows: HashMap<String, NoShowRow> = appointment_no_shows::table
-        .filter(appointment_no_shows::appointment_id.eq_any(&row_ids))
+        .into_boxed();
+    let submitted = match row_ids.as_slice() {
+        [one] => submitted.filter(procedures::appointment_id.eq(*one)),
+        many => submitted.filter(procedures::appointment_id.eq_any(many)),
+    };
+    let submitted: HashSet<String> = submitted.load::<String>(conn)?.into_iter().collect();
+    let no_shows = appointment_no_shows::table
         .select(NoShowRow::as_select())
+        .into_boxed();
+    let no_shows = match row_ids.as_slice() {
+        [one] => no_shows.filter(appointment_no_shows::appointment_id.eq(*one)),
+        many => no_shows.filter(appointment_no_shows::appointment_id.eq_any(many)),
+    };
+    let no_shows: HashMap<String, NoShowRow> = no_shows
         .load(conn)?
         .into_iter()
         .map(|n| (n.appointment_id.clone(), n))

@@ -84,11 +84,17 @@ pub fn infos(
     tenant: Uuid,
     ids_: &[Uuid],
 ) -> Result<HashMap<Uuid, TypeInfo>> {
-    let rows: Vec<ConsultationTypeRow> = consultation_types::table
+    let q = consultation_types::table
         .filter(consultation_types::tenant_id.eq(tenant.to_string()))
-        .filter(consultation_types::id.eq_any(ids_.iter().map(Uuid::to_string)))
         .select(ConsultationTypeRow::as_select())
-        .load(conn)?;
+        .into_boxed();
+    // One id (a single appointment) as `=`: a statement SQLite keeps prepared; `IN (…)` with a
+    // varying number of values is prepared anew each time.
+    let q = match ids_ {
+        [one] => q.filter(consultation_types::id.eq(one.to_string())),
+        many => q.filter(consultation_types::id.eq_any(many.iter().map(Uuid::to_string))),
+    };
+    let rows: Vec<ConsultationTypeRow> = q.load(conn)?;
     rows.iter()
         .map(|r| TypeInfo::try_from(r).map(|t| (t.id, t)))
         .collect()
