@@ -123,7 +123,8 @@ impl OperationPermissions {
     /// The permission of the operation at a concrete path; a literal segment beats a template
     /// parameter where two templates match.
     pub fn required(&self, method: &Method, path: &str) -> Option<Permission> {
-        let segs = segments(path);
+        // Borrowed segments: this runs on every request.
+        let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         self.0
             .iter()
             .filter(|(m, template, _)| {

@@ -17,7 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::r2d2::Pool;
+use diesel::r2d2::{Pool, PooledConnection};
 use loket_common::{Error, Result};
 use tokio::sync::oneshot;
 
@@ -132,6 +132,9 @@ impl GroupCommit {
 }
 
 fn writer(pool: Pool<Manager>, rx: Receiver<Box<dyn Job>>) {
+    // The writer keeps its connection between batches, so readers holding every other one of
+    // the pool never make a write wait for a connection.
+    let mut held: Option<PooledConnection<Manager>> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -140,8 +143,8 @@ fn writer(pool: Pool<Manager>, rx: Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        let mut conn = match pool.get() {
-            Ok(c) => c,
+        let conn = match held.take().map_or_else(|| pool.get(), Ok) {
+            Ok(c) => held.insert(c),
             Err(e) => {
                 let why = e.to_string();
                 for job in batch {
@@ -150,7 +153,7 @@ fn writer(pool: Pool<Manager>, rx: Receiver<Box<dyn Job>>) {
                 continue;
             }
         };
-        let conn: &mut AnyConnection = &mut conn;
+        let conn: &mut AnyConnection = conn;
         let begun = match conn {
             AnyConnection::Sqlite(c) => {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
@@ -158,6 +161,7 @@ fn writer(pool: Pool<Manager>, rx: Receiver<Box<dyn Job>>) {
             AnyConnection::Postgresql(_) => AnyConnection::begin_transaction(conn),
         };
         if let Err(e) = begun {
+            held = None;
             let why = e.to_string();
             for job in batch {
                 job.fail(Error::internal(format!("cannot begin a write: {why}")));
@@ -179,6 +183,9 @@ fn writer(pool: Pool<Manager>, rx: Receiver<Box<dyn Job>>) {
             }
             Err("a write could not be rolled back".to_owned())
         };
+        if committed.is_err() {
+            held = None;
+        }
         for report in reports {
             report(committed.as_ref().map(|_| ()).map_err(String::as_str));
         }
