@@ -243,18 +243,21 @@ impl Db {
     /// id). On SQLite it runs on the calling thread: it takes microseconds, less than handing it
     /// to another thread and back, which is what dominated an authenticated GET (issue 8). On
     /// PostgreSQL, where it waits for a network round trip, it runs off the executor like
-    /// [`Db::read`]. Anything that may scan (lists, search, reports) uses [`Db::read`].
+    /// [`Db::read`]; so does a SQLite lookup when no connection is idle. Anything that may scan
+    /// (lists, search, reports) uses [`Db::read`].
     pub async fn lookup<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        if self.backend.is_sqlite() {
-            let mut conn = self.connection()?;
-            f(&mut conn)
-        } else {
-            self.read(f).await
+        // Only an idle connection is used in place: waiting for one would stall every other
+        // request of this executor thread, so then the lookup waits off-thread like a read.
+        if self.backend.is_sqlite()
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            return f(&mut conn);
         }
+        self.read(f).await
     }
 
     /// Runs `f` in one write transaction: all of its changes commit together or none do, and
