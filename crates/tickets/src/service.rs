@@ -88,6 +88,16 @@ impl Viewer {
     }
 }
 
+/// The viewer of `p` if staff; a customer is refused with `why` before anything about the
+/// ticket is read, so the refusal tells nothing about it.
+pub(crate) fn staff_viewer(conn: &mut AnyConnection, p: &Principal, why: &str) -> Result<Viewer> {
+    let viewer = viewer(conn, p)?;
+    if viewer.is_customer() {
+        return Err(Error::forbidden(why));
+    }
+    Ok(viewer)
+}
+
 /// Decides staff or customer for `p` (R-OWN).
 pub fn viewer(conn: &mut AnyConnection, p: &Principal) -> Result<Viewer> {
     let Some(user) = p.on_behalf_of() else {
@@ -684,13 +694,11 @@ impl Tickets {
         let (tenant, actor, p) = (p.tenant_id, p.actor(), p.clone());
         self.db
             .write(move |c| {
-                // The role first: a customer learns nothing about the ticket from a refusal.
-                let viewer = viewer(c, &p)?;
-                if viewer.is_customer() {
-                    return Err(Error::forbidden(
-                        "Customers may reply and resolve; other changes are for staff.",
-                    ));
-                }
+                let viewer = staff_viewer(
+                    c,
+                    &p,
+                    "Customers may reply and resolve; other changes are for staff.",
+                )?;
                 let row = load_by_number(c, tenant, &viewer, &number)?;
                 let id = ids::parse_stored(&row.id)?;
                 let release = match &ch.release_version {
@@ -976,10 +984,7 @@ impl Tickets {
         let p = p.clone();
         self.db
             .read(move |c| {
-                let viewer = viewer(c, &p)?;
-                if viewer.is_customer() {
-                    return Err(Error::forbidden("The history is for staff."));
-                }
+                let viewer = staff_viewer(c, &p, "The history is for staff.")?;
                 let row = load_by_number(c, p.tenant_id, &viewer, &number)?;
                 ticket_history::table
                     .filter(ticket_history::ticket_id.eq(&row.id))

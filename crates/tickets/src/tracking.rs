@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use loket_common::crypto::{random_token, sha256_hex};
 use loket_common::time::to_db;
-use loket_common::{Error, Permission, Principal, Result};
+use loket_common::{Permission, Principal, Result};
 use loket_storage::schema::tickets;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use crate::Tickets;
 use crate::api::AuthorKind;
 use crate::confirm;
 use crate::events::{self, TICKETS_UPDATE};
-use crate::service::{TRACKING_CODE_BYTES, load_by_number, load_id, record_history, viewer};
+use crate::service::{TRACKING_CODE_BYTES, load_by_number, load_id, record_history, staff_viewer};
 
 /// `POST /tickets/{number}/tracking-code`: what became of the new code.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -54,12 +54,7 @@ impl Tickets {
         let outcome = self
             .db
             .write(move |c| {
-                let viewer = viewer(c, &p)?;
-                if viewer.is_customer() {
-                    return Err(Error::forbidden(
-                        "Only staff rotate or revoke a tracking code.",
-                    ));
-                }
+                let viewer = staff_viewer(c, &p, "Only staff rotate or revoke a tracking code.")?;
                 let row = load_by_number(c, tenant, &viewer, &number)?;
                 let code = rotate.then(|| random_token(TRACKING_CODE_BYTES));
                 diesel::update(tickets::table.find(&row.id))
