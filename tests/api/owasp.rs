@@ -134,6 +134,17 @@ async fn send(
 }
 
 /// Status, problem type (if a problem) and body text of an answer.
+/// [`send`], then [`answer`].
+async fn ask(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Option<String>, String) {
+    answer(send(app, token, method, path, body).await).await
+}
+
 async fn answer(res: Response) -> (u16, Option<String>, String) {
     let status = res.status().as_u16();
     let is_problem = res
@@ -830,26 +841,20 @@ async fn api1_another_tenants_ids_answer_404_and_change_nothing() {
             continue;
         }
         let body = body_for(&op, &b);
-        let theirs = answer(
-            send(
-                &app,
-                Some(&b.token),
-                op.method.clone(),
-                &a.path(&op.template),
-                body.as_ref(),
-            )
-            .await,
+        let theirs = ask(
+            &app,
+            Some(&b.token),
+            op.method.clone(),
+            &a.path(&op.template),
+            body.as_ref(),
         )
         .await;
-        let absent = answer(
-            send(
-                &app,
-                Some(&b.token),
-                op.method.clone(),
-                &absent_path(&op.template),
-                body.as_ref(),
-            )
-            .await,
+        let absent = ask(
+            &app,
+            Some(&b.token),
+            op.method.clone(),
+            &absent_path(&op.template),
+            body.as_ref(),
         )
         .await;
         assert_eq!(
@@ -936,26 +941,20 @@ async fn api1_a_customer_reaches_only_its_own_tickets() {
             continue;
         }
         let body = body_for(&op, &w);
-        let colleague = answer(
-            send(
-                &app,
-                Some(&w.customer),
-                op.method.clone(),
-                &w.path(&op.template),
-                body.as_ref(),
-            )
-            .await,
+        let colleague = ask(
+            &app,
+            Some(&w.customer),
+            op.method.clone(),
+            &w.path(&op.template),
+            body.as_ref(),
         )
         .await;
-        let absent = answer(
-            send(
-                &app,
-                Some(&w.customer),
-                op.method.clone(),
-                &absent_path(&op.template),
-                body.as_ref(),
-            )
-            .await,
+        let absent = ask(
+            &app,
+            Some(&w.customer),
+            op.method.clone(),
+            &absent_path(&op.template),
+            body.as_ref(),
         )
         .await;
         assert!(
@@ -1244,15 +1243,12 @@ async fn api5_every_operation_refuses_callers_without_its_permission() {
             }
             let Some(scope) = &op.scope else {
                 // `/me`, introspection: any token will do.
-                let (status, _, text) = answer(
-                    send(
-                        &app,
-                        Some(&nothing),
-                        op.method.clone(),
-                        &path,
-                        body.as_ref(),
-                    )
-                    .await,
+                let (status, _, text) = ask(
+                    &app,
+                    Some(&nothing),
+                    op.method.clone(),
+                    &path,
+                    body.as_ref(),
                 )
                 .await;
                 if status == 401 || status == 403 || status >= 500 {
@@ -1273,8 +1269,7 @@ async fn api5_every_operation_refuses_callers_without_its_permission() {
                 ("an unrelated permission", unrelated),
             ] {
                 let (status, kind, text) =
-                    answer(send(&app, Some(t), op.method.clone(), &path, body.as_ref()).await)
-                        .await;
+                    ask(&app, Some(t), op.method.clone(), &path, body.as_ref()).await;
                 if (status, kind.as_deref()) != (403, Some("/problems/forbidden")) {
                     wrong.push(format!(
                         "{} {path} ({scope}) with {who}: {status} {text}",
@@ -1324,15 +1319,12 @@ async fn api5_customers_reach_no_staff_operation() {
             own.clone()
         };
         for path in [own, absent] {
-            let (status, kind, text) = answer(
-                send(
-                    &app,
-                    Some(&w.customer),
-                    op.method.clone(),
-                    &path,
-                    body.as_ref(),
-                )
-                .await,
+            let (status, kind, text) = ask(
+                &app,
+                Some(&w.customer),
+                op.method.clone(),
+                &path,
+                body.as_ref(),
             )
             .await;
             if (status, kind.as_deref()) != (403, Some("/problems/forbidden")) {
