@@ -15,6 +15,8 @@ use loket_storage::AnyConnection;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::model::TicketRow;
+
 /// The tenant template code of the confirmation.
 pub const TEMPLATE: &str = "TicketConfirmation";
 
@@ -28,6 +30,26 @@ pub struct Confirmation<'a> {
     pub culture: &'a str,
     /// `{public_url}/t/{number}?code={code}`.
     pub tracking_url: &'a str,
+}
+
+impl<'a> Confirmation<'a> {
+    /// The confirmation of ticket `row` of `tenant`, linking to `tracking_url`.
+    pub fn of(tenant: Uuid, row: &'a TicketRow, tracking_url: &'a str) -> Self {
+        Confirmation {
+            tenant,
+            number: &row.number,
+            subject: &row.subject,
+            email: &row.reporter_email,
+            name: row.reporter_name.as_deref(),
+            culture: &row.reporter_language,
+            tracking_url,
+        }
+    }
+}
+
+/// The tracking link of ticket `number` with its secret `code`.
+pub fn tracking_url(public_url: &str, number: &str, code: &str) -> String {
+    format!("{public_url}/t/{number}?code={code}")
 }
 
 /// Queues the confirmation; `Ok(true)` when a message was queued.

@@ -662,19 +662,11 @@ fn ingest_in(
         now,
     )?;
     if let Some(code) = code.filter(|_| !mail.auto_submitted) {
-        let tracking_url = format!("{public_url}/t/{}?code={code}", row.number);
+        let tracking_url = confirm::tracking_url(public_url, &row.number, &code);
         let confirmed = confirm::queue(
             c,
             mail_service,
-            &confirm::Confirmation {
-                tenant,
-                number: &row.number,
-                subject: &row.subject,
-                email: &row.reporter_email,
-                name: row.reporter_name.as_deref(),
-                culture: &row.reporter_language,
-                tracking_url: &tracking_url,
-            },
+            &confirm::Confirmation::of(tenant, &row, &tracking_url),
         )?;
         if confirmed {
             diesel::update(tickets::table.find(&row.id))

@@ -78,15 +78,11 @@ impl Tickets {
                     Some(code) => confirm::queue(
                         c,
                         &mail,
-                        &confirm::Confirmation {
+                        &confirm::Confirmation::of(
                             tenant,
-                            number: &row.number,
-                            subject: &row.subject,
-                            email: &row.reporter_email,
-                            name: row.reporter_name.as_deref(),
-                            culture: &row.reporter_language,
-                            tracking_url: &format!("{public_url}/t/{}?code={code}", row.number),
-                        },
+                            &row,
+                            &confirm::tracking_url(&public_url, &row.number, code),
+                        ),
                     )?,
                     None => false,
                 };
